@@ -1,0 +1,20 @@
+/* Local APIC, in x2APIC mode where the CPU has it, else xAPIC (MMIO). */
+#ifndef BH_ARCH_LAPIC_H
+#define BH_ARCH_LAPIC_H
+
+#include "types.h"
+
+#define LAPIC_DEFAULT_BASE 0xfee00000ull
+
+/* Chooses the mode once on the boot CPU (x2APIC if CPUID says so). */
+void lapic_choose_mode(u64 mmio_base);
+bool lapic_x2apic(void);
+/* Per CPU: switches this CPU's LAPIC into the chosen mode and software-enables it. */
+void lapic_enable(void);
+u32 lapic_id(void);
+void lapic_send_init(u32 apic_id);
+void lapic_send_sipi(u32 apic_id, u8 vector_page);
+/* Waits (bounded) until an IPI left this CPU's LAPIC (xAPIC only; x2APIC has no busy bit). */
+bool lapic_wait_idle(void);
+
+#endif
