@@ -116,6 +116,14 @@ static enum pmm_kind boot_mem_kind(u32 type)
 
 /* Everything but the firmware's boot-time memory, which is still in use (its page tables, our
  * GDT until we load our own) and is added once we run on our own tables. */
+static const char *boot_mem_type_name(u32 type)
+{
+	static const char *const names[] = { "?", "usable", "loader", "reserved", "mmio",
+					     "acpi-reclaim", "acpi-nvs", "unusable", "boot-services" };
+
+	return type < ARRAY_SIZE(names) ? names[type] : "?";
+}
+
 static void memory_map_init(void)
 {
 	pmm_init(&hv_pmm);
@@ -123,6 +131,8 @@ static void memory_map_init(void)
 		const struct boot_mem_region *r = &boot->mem[i];
 		int err;
 
+		log_debug("memory: %016llx-%016llx %s", (unsigned long long)r->base,
+			  (unsigned long long)(r->base + r->size - 1), boot_mem_type_name(r->type));
 		if (r->type == BOOT_MEM_BOOT_RECLAIM || r->type == BOOT_MEM_MMIO)
 			continue;
 		err = pmm_add(&hv_pmm, r->base, r->size, boot_mem_kind(r->type));
