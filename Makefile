@@ -25,6 +25,7 @@ HV_CFLAGS := -std=c11 $(WARN) -O2 -g -ffreestanding -nostdinc -isystem $(GCC_INC
 EFI_CFLAGS := $(HV_CFLAGS) -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 -DGNU_EFI_USE_MS_ABI
 
 HV_SRCS := $(wildcard hv/*.c) $(wildcard drivers/*.c) $(wildcard lib/*.c) \
+	$(wildcard arch/x86_64/svm/*.c) $(wildcard arch/x86_64/svm/*.S) \
 	$(wildcard arch/x86_64/*.c) $(wildcard arch/x86_64/*.S)
 EFI_SRCS := $(wildcard boot/efi/*.c)
 

@@ -1,5 +1,6 @@
 /* Power-off and reset of the whole machine. */
 #include "drivers/power.h"
+#include "arch/cpu.h"
 #include "arch/tsc.h"
 #include "arch/x86.h"
 #include "drivers/acpi.h"
@@ -74,8 +75,20 @@ static void ensure_acpi_mode(void)
 		cpu_relax();
 }
 
+#define REPORT_WAIT_US 2000000ull
+
+/* Lets a CPU that is reporting a fault finish before the machine goes away. */
+static void wait_for_fault_reports(void)
+{
+	u64 start = tsc_uptime_us();
+
+	while (trap_reports_pending() && tsc_uptime_us() - start < REPORT_WAIT_US)
+		cpu_relax();
+}
+
 void power_off(void)
 {
+	wait_for_fault_reports();
 	if (!acpi || !acpi->fadt.present || !acpi->fadt.pm1a_cnt.address) {
 		log_err("power: no ACPI PM1 control block, cannot power off");
 		return;
@@ -95,6 +108,7 @@ void power_off(void)
 
 void power_reset(void)
 {
+	wait_for_fault_reports();
 	irq_disable();
 	if (acpi && acpi->fadt.present && acpi->fadt.reset_supported &&
 	    acpi->fadt.reset_reg.address) {

@@ -13,7 +13,10 @@
 #include "hv/config.h"
 #include "hv/hv.h"
 #include "hv/log.h"
+#include "hv/partition.h"
 #include "hv/percpu.h"
+#include "hv/plan.h"
+#include "hv/vcpu.h"
 #include "hv/pmm.h"
 #include "lib/error.h"
 #include "lib/format.h"
@@ -32,6 +35,7 @@ struct percpu *cpus[MAX_CPUS];
 u32 cpu_count;
 
 static struct uart console;
+struct boot_info *hv_boot_info;
 static struct boot_info *boot;
 static u64 ready_tsc;
 
@@ -283,10 +287,28 @@ static void cpu_self_test_fault(struct percpu *cpu)
 	}
 }
 
-static NORETURN void ap_idle(void)
+/* An AP without work sleeps until another CPU puts a vCPU in its mailbox and wakes it. */
+static NORETURN void ap_idle(struct percpu *cpu)
 {
-	/* Until partitions exist an AP has nothing to run. */
-	cpu_park();
+	for (;;) {
+		struct vcpu *v;
+
+		irq_disable();
+		v = cpu->mailbox;
+		if (v) {
+			cpu->mailbox = NULL;
+			vcpu_loop(v);
+			continue;
+		}
+		/* STI's one-instruction shadow: the wake-up cannot slip in before HLT. */
+		__asm__ volatile("sti; hlt" ::: "memory");
+	}
+}
+
+static void virt_enable_here(struct percpu *cpu)
+{
+	if (virt && cpu->virt_cpu && virt->cpu_enable(cpu) != 0)
+		log_err("cpu %u: cannot enable %s", cpu->index, virt->name);
 }
 
 static void ap_entry(struct percpu *cpu)
@@ -297,9 +319,12 @@ static void ap_entry(struct percpu *cpu)
 	if (lapic_id() != cpu->apic_id)
 		log_warn("cpu %u: expected APIC ID %u, found %u", cpu->index, cpu->apic_id,
 			 lapic_id());
-	cpu->state = CPU_ONLINE;
+	virt_enable_here(cpu);
+	/* Before reporting in: the boot CPU waits for this CPU's answer, so a fault report is
+	 * complete before boot goes on. */
 	cpu_self_test_fault(cpu);
-	ap_idle();
+	cpu->state = CPU_ONLINE;
+	ap_idle(cpu);
 }
 
 static u32 cpus_start(void)
@@ -311,11 +336,14 @@ static u32 cpus_start(void)
 		return online;
 	}
 	for (u32 i = 1; i < cpu_count; i++) {
-		if (smp_start_cpu(cpus[i], ap_entry) == 0) {
+		if (smp_start_cpu(cpus[i], ap_entry) != 0) {
+			log_err("cpu: APIC ID %u did not answer", cpus[i]->apic_id);
+		} else if (cpus[i]->state == CPU_PARKED) {
+			log_warn("cpu %u: APIC ID %u stopped by a fault while starting", i,
+				 cpus[i]->apic_id);
+		} else {
 			online++;
 			log_info("cpu %u: APIC ID %u online", i, cpus[i]->apic_id);
-		} else {
-			log_err("cpu: APIC ID %u did not answer", cpus[i]->apic_id);
 		}
 	}
 	return online;
@@ -348,6 +376,89 @@ static void bsp_init(void)
 		 lapic_x2apic() ? "x2APIC" : "xAPIC", (unsigned long long)root);
 }
 
+/* ------------------------------------------------------------------ virtualization */
+
+static bool cpu_vendor_is(const char *vendor)
+{
+	struct cpuid_regs r = cpuid(0, 0);
+	char id[13];
+
+	memcpy(id, &r.ebx, 4);
+	memcpy(id + 4, &r.edx, 4);
+	memcpy(id + 8, &r.ecx, 4);
+	id[12] = '\0';
+	return !strcmp(id, vendor);
+}
+
+/* One backend for the whole machine, chosen from CPUID. */
+static void virt_choose(void)
+{
+	char why[160] = "";
+
+	if (cpu_vendor_is("AuthenticAMD") || cpu_vendor_is("HygonGenuine")) {
+		if (svm_ops.probe(why, sizeof(why)) == 0)
+			virt = &svm_ops;
+	} else if (cpu_vendor_is("GenuineIntel")) {
+		fmt_snprintf(why, sizeof(why), "the Intel VT-x backend is not part of this build yet");
+	} else {
+		fmt_snprintf(why, sizeof(why), "unknown CPU vendor");
+	}
+	if (!virt) {
+		log_err("virt: no virtualization backend: %s; partitions cannot run", why);
+		return;
+	}
+	log_info("virt: %s", virt->name);
+	for (u32 i = 0; i < cpu_count; i++)
+		if (i != hv_config.service_cpu)
+			virt->cpu_prepare(cpus[i]);
+}
+
+/* ------------------------------------------------------------------ partitions */
+
+static s64 boot_file_size(void *ctx, const char *path)
+{
+	(void)ctx;
+	for (u32 i = 0; i < boot->file_count; i++) {
+		const struct boot_file *f = &boot->files[i];
+
+		if (!strcmp(f->name, path))
+			return f->error ? f->error : (s64)f->size;
+	}
+	return BH_ENOENT;
+}
+
+static void report_plan_errors(u32 first)
+{
+	u32 shown = MIN(hv_config.error_count, (u32)CFG_MAX_ERRORS);
+	const char *cfg_name = boot->config_file >= 0 ? boot->files[boot->config_file].name
+						      : "bulkhead.cfg";
+
+	for (u32 i = first; i < shown; i++)
+		log_err("%s:%u: %s", cfg_name, hv_config.errors[i].line, hv_config.errors[i].msg);
+}
+
+static void partitions_boot(void)
+{
+	struct plan_machine machine = {
+		.cpu_count = cpu_count,
+		.free_memory = pmm_total(&hv_pmm, PMM_FREE),
+		.file_size = boot_file_size,
+	};
+	u32 errors_before = hv_config.error_count;
+	u32 valid;
+
+	if (!hv_config.partition_count)
+		return;
+	if (!virt) {
+		log_err("partitions: none can start without a virtualization backend");
+		return;
+	}
+	valid = plan_check(&hv_config, &machine);
+	report_plan_errors(errors_before);
+	log_info("partitions: %u configured, %u valid", hv_config.partition_count, valid);
+	partitions_create();
+}
+
 /* ------------------------------------------------------------------ ready */
 
 static void print_summary(u32 online)
@@ -367,14 +478,18 @@ static void print_summary(u32 online)
 		 (unsigned long long)((ticks % hz) * 1000000 / hz));
 }
 
-/* Until the console shell exists: 'p' powers off, 'r' resets. */
+/* Until the console shell exists: 'p' powers off, 'r' resets, 's' prints statistics. */
 static NORETURN void service_loop(void)
 {
-	log_info("console: press 'p' to power off, 'r' to reset");
+	log_info("console: press 'p' to power off, 'r' to reset, 's' for partition statistics");
 	for (;;) {
 		int c = uart_getc(&console);
 
-		if (c == 'p') {
+		if (c == 's') {
+			log_info("stats: %u partition(s)", partition_count);
+			for (u32 i = 0; i < partition_count; i++)
+				partition_print_stats(partitions[i]);
+		} else if (c == 'p') {
 			log_info("bulkhead: powering off (ACPI S5)");
 			power_off();
 		} else if (c == 'r') {
@@ -390,6 +505,7 @@ void hv_main(struct boot_info *info)
 	u32 online;
 
 	boot = info;
+	hv_boot_info = info;
 	tsc_set_origin(info->entry_tsc);
 	pit_calibration = tsc_calibrate_pit(); /* first, so that log timestamps are right */
 	load_config();
@@ -406,13 +522,16 @@ void hv_main(struct boot_info *info)
 	power_init(&hv_acpi);
 	bsp_init();
 	memory_reclaim_boot_services();
+	virt_choose();
 
 	online = cpus_start();
 	log_info("bulkhead: %u/%u CPUs online", online, cpu_count);
 	cpu_self_test_fault(cpus[0]);
+	partitions_boot();
 	ready_tsc = rdtsc();
 	print_summary(online);
 	log_info("bulkhead: ready");
+	partitions_start();
 
 	if (hv_config.poweroff_when_ready) {
 		log_info("bulkhead: powering off (ACPI S5)");

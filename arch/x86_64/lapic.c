@@ -7,6 +7,7 @@
 #define APIC_BASE_ADDR_MASK 0x000ffffffffff000ull
 
 #define REG_ID 0x20
+#define REG_EOI 0xb0
 #define REG_SVR 0xf0
 #define REG_ICR_LOW 0x300
 #define REG_ICR_HIGH 0x310
@@ -100,4 +101,14 @@ void lapic_send_init(u32 apic_id)
 void lapic_send_sipi(u32 apic_id, u8 vector_page)
 {
 	send_ipi(apic_id, ICR_STARTUP | ICR_LEVEL_ASSERT | vector_page);
+}
+
+void lapic_send_ipi(u32 apic_id, u8 vector)
+{
+	send_ipi(apic_id, vector); /* fixed delivery, physical destination, edge */
+}
+
+void lapic_eoi(void)
+{
+	lapic_write(REG_EOI, 0);
 }

@@ -1,6 +1,7 @@
 /* Exceptions and interrupts taken while the hypervisor itself runs. A fault in the hypervisor is
  * reported with the registers and stops only the CPU it happened on. */
 #include "arch/cpu.h"
+#include "arch/lapic.h"
 #include "arch/x86.h"
 #include "hv/log.h"
 #include "hv/percpu.h"
@@ -19,6 +20,16 @@ static const char *const exception_names[32] = {
 };
 
 #define VECTOR_SPURIOUS 0xff
+#define VECTOR_WAKEUP 0xf0
+
+/* Fault reports being written right now: power-off and reset wait for them (bounded), so a
+ * report is never cut off by the machine going away. */
+static volatile u32 reports_in_progress;
+
+bool trap_reports_pending(void)
+{
+	return __atomic_load_n(&reports_in_progress, __ATOMIC_ACQUIRE) != 0;
+}
 
 static void report_fault(const struct trap_frame *f, unsigned vector)
 {
@@ -57,11 +68,18 @@ void trap_dispatch(struct trap_frame *f)
 		return;
 	}
 	if (vector < 32) {
+		__atomic_add_fetch(&reports_in_progress, 1, __ATOMIC_ACQ_REL);
 		report_fault(f, vector);
 		this_cpu()->state = CPU_PARKED;
+		__atomic_sub_fetch(&reports_in_progress, 1, __ATOMIC_ACQ_REL);
 		cpu_park();
 	}
 	if (vector == VECTOR_SPURIOUS)
 		return;
+	if (vector == VECTOR_WAKEUP) {
+		/* Only wakes an idle CPU out of HLT; it then looks at its mailbox. */
+		lapic_eoi();
+		return;
+	}
 	log_warn("cpu %u: unexpected interrupt vector %u", this_cpu()->index, vector);
 }

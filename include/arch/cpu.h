@@ -46,5 +46,7 @@ void cpu_load_tables(struct percpu *cpu);
 void cpu_enable_features(void);
 bool cpu_has_nx(void);
 bool cpu_has_1g_pages(void);
+/* A CPU is writing a fault report right now. */
+bool trap_reports_pending(void);
 
 #endif

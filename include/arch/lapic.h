@@ -14,6 +14,9 @@ void lapic_enable(void);
 u32 lapic_id(void);
 void lapic_send_init(u32 apic_id);
 void lapic_send_sipi(u32 apic_id, u8 vector_page);
+/* A fixed interrupt with `vector` to one CPU. */
+void lapic_send_ipi(u32 apic_id, u8 vector);
+void lapic_eoi(void);
 /* Waits (bounded) until an IPI left this CPU's LAPIC (xAPIC only; x2APIC has no busy bit). */
 bool lapic_wait_idle(void);
 

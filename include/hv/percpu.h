@@ -5,6 +5,8 @@
 #include "types.h"
 #include "arch/cpu.h"
 
+struct vcpu;
+
 #define MAX_CPUS 64
 #define CPU_STACK_SIZE (32 * KiB)
 
@@ -22,6 +24,9 @@ struct percpu {
 	u32 apic_id;
 	volatile enum cpu_state state;
 	u64 stack_top;
+	struct vcpu *volatile mailbox; /* a vCPU handed to this CPU to run */
+	void *virt_cpu;                /* vendor per-CPU state (host save area, ...) */
+	bool virt_enabled;
 	struct arch_cpu arch;
 };
 

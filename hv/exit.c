@@ -1,0 +1,457 @@
+/* VM exits, decided: what the guest sees for CPUID, MSRs, I/O ports and guest-physical addresses
+ * it does not own, and when a partition has failed. Vendor code has already turned the exit into
+ * a struct vcpu_exit; nothing here knows whether it came from SVM or VMX. */
+#include "arch/decode.h"
+#include "arch/x86.h"
+#include "hv/gwalk.h"
+#include "hv/log.h"
+#include "hv/partition.h"
+#include "hv/vcpu.h"
+#include "lib/error.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+#define HV_CPUID_BASE 0x40000000
+#define HV_CPUID_MAX 0x40000001
+#define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID81_ECX_SVM (1u << 2)
+#define RFLAGS_DF (1ull << 10)
+#define VECTOR_UD 6
+#define VECTOR_GP 13
+#define VIOLATIONS_LOGGED 8
+
+enum exit_action { EXIT_RESUME, EXIT_VCPU_DONE, EXIT_FAILED };
+
+const struct virt_ops *virt;
+
+const char *exit_reason_name(enum exit_reason r)
+{
+	static const char *const names[EXIT_REASON_COUNT] = {
+		[EXIT_CPUID] = "cpuid",          [EXIT_MSR_READ] = "msr-read",
+		[EXIT_MSR_WRITE] = "msr-write",  [EXIT_IO] = "io",
+		[EXIT_STAGE2_FAULT] = "stage2-fault", [EXIT_HLT] = "hlt",
+		[EXIT_SHUTDOWN] = "shutdown",    [EXIT_VIRT_INSN] = "virt-insn",
+		[EXIT_INVD] = "invd",            [EXIT_XSETBV] = "xsetbv",
+		[EXIT_INIT] = "init",            [EXIT_NMI] = "nmi",
+		[EXIT_INTR] = "intr",            [EXIT_EXCEPTION] = "exception",
+		[EXIT_ENTRY_FAILED] = "entry-failed", [EXIT_OTHER] = "other",
+	};
+
+	return (unsigned)r < EXIT_REASON_COUNT && names[r] ? names[r] : "?";
+}
+
+/* ------------------------------------------------------------------ guest memory access */
+
+static int read_gpa(void *ctx, u64 gpa, void *buf, u64 len)
+{
+	const struct partition *p = ctx;
+
+	if (!partition_gpa_valid(p, gpa, len))
+		return BH_ERANGE;
+	memcpy(buf, partition_gpa_to_hva(p, gpa), len);
+	return 0;
+}
+
+static void gwalk_setup(struct vcpu *v, const struct vcpu_sregs *s, struct gwalk_ctx *g)
+{
+	*g = (struct gwalk_ctx){ .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
+				 .read_gpa = read_gpa, .ctx = v->part };
+}
+
+static enum cpu_mode_bits code_mode(const struct vcpu_sregs *s)
+{
+	if ((s->efer & EFER_LMA) && s->cs_long)
+		return CPU_MODE_64;
+	if (!(s->cr0 & CR0_PE))
+		return CPU_MODE_16;
+	return s->cs_32 ? CPU_MODE_32 : CPU_MODE_16;
+}
+
+/* Up to INSN_MAX_LENGTH bytes at CS:RIP; fewer near the end of mapped memory. */
+static int fetch_insn(struct vcpu *v, const struct vcpu_sregs *s, u8 *buf, size_t *n)
+{
+	struct gwalk_ctx g;
+	u64 addr = s->cs_base + v->regs.rip;
+
+	gwalk_setup(v, s, &g);
+	for (*n = INSN_MAX_LENGTH; *n > 0; (*n)--)
+		if (gwalk_read(&g, addr, buf, *n) == 0)
+			return 0;
+	return BH_ERANGE;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static void set_reg32(struct vcpu *v, enum gpr r, u32 value)
+{
+	v->regs.gpr[r] = value; /* 32-bit results zero-extend, as the CPU does */
+}
+
+/* Moves RIP past an instruction of known encoding: from the CPU's next-RIP when it gave one,
+ * else by skipping legacy/REX prefixes in front of the expected opcode. */
+static enum exit_action skip_insn(struct vcpu *v, const struct vcpu_exit *e, const u8 *opcode,
+				  size_t opcode_len)
+{
+	struct vcpu_sregs s;
+	u8 bytes[INSN_MAX_LENGTH];
+	size_t n, i = 0;
+
+	if (e->next_rip) {
+		v->regs.rip = e->next_rip;
+		return EXIT_RESUME;
+	}
+	virt->vcpu_get_sregs(v, &s);
+	if (fetch_insn(v, &s, bytes, &n))
+		goto undecodable;
+	while (i < n && (bytes[i] == 0x66 || bytes[i] == 0x67 || bytes[i] == 0xf2 ||
+			 bytes[i] == 0xf3 || bytes[i] == 0x2e || bytes[i] == 0x36 ||
+			 bytes[i] == 0x3e || bytes[i] == 0x26 || bytes[i] == 0x64 ||
+			 bytes[i] == 0x65 ||
+			 (code_mode(&s) == CPU_MODE_64 && (bytes[i] & 0xf0) == 0x40)))
+		i++;
+	if (i + opcode_len > n || memcmp(bytes + i, opcode, opcode_len) != 0)
+		goto undecodable;
+	v->regs.rip += i + opcode_len;
+	if (code_mode(&s) != CPU_MODE_64)
+		v->regs.rip &= 0xffffffffull;
+	return EXIT_RESUME;
+undecodable:
+	partition_fail(v, "the instruction at RIP could not be read back after an exit");
+	return EXIT_FAILED;
+}
+
+static void count_violation(struct vcpu *v, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* Blocked accesses are normal for a hostile guest: log the first few, count all. */
+static void count_violation(struct vcpu *v, const char *fmt, ...)
+{
+	struct partition *p = v->part;
+	char msg[128];
+	va_list ap;
+	u64 n = __atomic_add_fetch(&p->violations, 1, __ATOMIC_RELAXED);
+
+	if (n > VIOLATIONS_LOGGED)
+		return;
+	va_start(ap, fmt);
+	fmt_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("partition %s: blocked %s at RIP 0x%llx%s", p->cfg->name, msg,
+		 (unsigned long long)v->regs.rip,
+		 n == VIOLATIONS_LOGGED ? " (further blocked accesses are only counted)" : "");
+}
+
+/* ------------------------------------------------------------------ CPUID */
+
+static void cpuid_filter(u32 leaf, u32 sub, struct cpuid_regs *r)
+{
+	(void)sub;
+	switch (leaf) {
+	case 1:
+		r->ecx &= ~CPUID1_ECX_VMX;
+		r->ecx |= CPUID1_ECX_HYPERVISOR;
+		break;
+	case 0x80000001:
+		r->ecx &= ~CPUID81_ECX_SVM;
+		break;
+	case 0x8000000a: /* SVM features: there are none for the guest */
+		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		break;
+	case HV_CPUID_BASE:
+		r->eax = HV_CPUID_MAX;
+		memcpy(&r->ebx, "Bulk", 4);
+		memcpy(&r->ecx, "head", 4);
+		memcpy(&r->edx, "Bulk", 4);
+		break;
+	default:
+		if (leaf > HV_CPUID_BASE && leaf <= 0x4fffffff)
+			*r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		break;
+	}
+}
+
+static enum exit_action handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
+{
+	static const u8 opcode[] = { 0x0f, 0xa2 };
+	u32 leaf = (u32)v->regs.gpr[GPR_RAX], sub = (u32)v->regs.gpr[GPR_RCX];
+	struct cpuid_regs r = cpuid(leaf, sub);
+
+	cpuid_filter(leaf, sub, &r);
+	set_reg32(v, GPR_RAX, r.eax);
+	set_reg32(v, GPR_RBX, r.ebx);
+	set_reg32(v, GPR_RCX, r.ecx);
+	set_reg32(v, GPR_RDX, r.edx);
+	return skip_insn(v, e, opcode, sizeof(opcode));
+}
+
+/* ------------------------------------------------------------------ MSRs */
+
+#define MSR_TSC 0x10
+#define MSR_APIC_BASE_ADDR 0x1b
+#define MSR_MTRR_CAP 0xfe
+#define MSR_MTRR_DEF_TYPE 0x2ff
+
+/* MSRs a guest may read without learning or changing anything of the machine. */
+static bool msr_emulated_read(struct vcpu *v, u32 msr, u64 *value)
+{
+	switch (msr) {
+	case MSR_TSC:
+		*value = rdtsc();
+		return true;
+	case MSR_APIC_BASE_ADDR:
+		*value = 0xfee00000ull | (1ull << 11) | (v->index == 0 ? 1ull << 8 : 0);
+		return true;
+	case MSR_MTRR_CAP:
+		*value = 0; /* no MTRRs to program: memory types are the hypervisor's */
+		return true;
+	case MSR_MTRR_DEF_TYPE:
+		*value = (1ull << 11) | 6; /* enabled, write-back */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static enum exit_action handle_msr(struct vcpu *v, const struct vcpu_exit *e)
+{
+	static const u8 rdmsr_op[] = { 0x0f, 0x32 }, wrmsr_op[] = { 0x0f, 0x30 };
+	u32 msr = (u32)v->regs.gpr[GPR_RCX];
+	bool write = e->reason == EXIT_MSR_WRITE;
+	u64 value = (v->regs.gpr[GPR_RDX] << 32) | (u32)v->regs.gpr[GPR_RAX];
+	bool ok = false;
+
+	if (write) {
+		if (!virt->vcpu_msr_write(v, msr, value, &ok)) {
+			u64 current;
+
+			/* A write of the value a read returns changes nothing: allowed. */
+			ok = msr_emulated_read(v, msr, &current) && current == value;
+		}
+	} else {
+		ok = virt->vcpu_msr_read(v, msr, &value) || msr_emulated_read(v, msr, &value);
+		if (ok) {
+			set_reg32(v, GPR_RAX, (u32)value);
+			set_reg32(v, GPR_RDX, (u32)(value >> 32));
+		}
+	}
+	if (!ok) {
+		count_violation(v, "%s of MSR 0x%x", write ? "write" : "read", msr);
+		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
+		return EXIT_RESUME;
+	}
+	return skip_insn(v, e, write ? wrmsr_op : rdmsr_op, 2);
+}
+
+/* ------------------------------------------------------------------ I/O ports */
+
+static bool port_in_vuart(u16 port)
+{
+	return port >= VUART_COM1_BASE && port < VUART_COM1_BASE + VUART_PORTS;
+}
+
+/* One access of `size` bytes; ports the partition does not own read as all ones. */
+static u32 port_read(struct vcpu *v, u16 port, u8 size)
+{
+	struct partition *p = v->part;
+	u32 value = 0;
+
+	for (u8 i = 0; i < size; i++) {
+		u16 pt = (u16)(port + i);
+		u8 b = 0xff;
+
+		if (port_in_vuart(pt)) {
+			spin_lock(&p->lock);
+			b = vuart_read(&p->uart, (u16)(pt - VUART_COM1_BASE));
+			spin_unlock(&p->lock);
+		}
+		value |= (u32)b << (8 * i);
+	}
+	if (!port_in_vuart(port))
+		count_violation(v, "read of I/O port 0x%x", port);
+	return value;
+}
+
+static void port_write(struct vcpu *v, u16 port, u8 size, u32 value)
+{
+	struct partition *p = v->part;
+
+	if (!port_in_vuart(port)) {
+		count_violation(v, "write of I/O port 0x%x", port);
+		return;
+	}
+	for (u8 i = 0; i < size; i++) {
+		u16 pt = (u16)(port + i);
+
+		if (!port_in_vuart(pt))
+			break;
+		spin_lock(&p->lock);
+		vuart_write(&p->uart, (u16)(pt - VUART_COM1_BASE), (u8)(value >> (8 * i)));
+		spin_unlock(&p->lock);
+	}
+}
+
+static enum exit_action handle_io(struct vcpu *v, const struct vcpu_exit *e)
+{
+	u32 mask = e->io.size == 4 ? 0xffffffffu : (1u << (8 * e->io.size)) - 1;
+
+	if (e->io.string) {
+		/* INS/OUTS: no test guest or Linux console driver uses them on these ports. */
+		partition_fail(v, "string I/O (INS/OUTS) is not emulated");
+		return EXIT_FAILED;
+	}
+	if (e->io.in) {
+		u32 value = port_read(v, e->io.port, e->io.size);
+		u64 *rax = &v->regs.gpr[GPR_RAX];
+
+		if (e->io.size == 4)
+			*rax = value; /* 32-bit result: zero-extended */
+		else
+			*rax = (*rax & ~(u64)mask) | (value & mask);
+	} else {
+		port_write(v, e->io.port, e->io.size, (u32)v->regs.gpr[GPR_RAX] & mask);
+	}
+	v->regs.rip = e->next_rip;
+	return EXIT_RESUME;
+}
+
+/* ------------------------------------------------------------------ guest-physical faults */
+
+/* Nothing is mapped outside the partition's RAM: loads read all ones, stores vanish, like an
+ * empty bus. The instruction is decoded to learn its register and length. */
+static enum exit_action handle_stage2(struct vcpu *v, const struct vcpu_exit *e)
+{
+	struct vcpu_sregs s;
+	struct mmio_insn insn;
+	u8 bytes[INSN_MAX_LENGTH];
+	size_t n;
+	char why[128];
+
+	if (partition_gpa_valid(v->part, e->stage2.gpa, 1)) {
+		fmt_snprintf(why, sizeof(why), "unexpected fault on its own RAM at 0x%llx",
+			     (unsigned long long)e->stage2.gpa);
+		partition_fail(v, why);
+		return EXIT_FAILED;
+	}
+	if (e->stage2.fetch) {
+		fmt_snprintf(why, sizeof(why), "executes outside its RAM at 0x%llx",
+			     (unsigned long long)e->stage2.gpa);
+		partition_fail(v, why);
+		return EXIT_FAILED;
+	}
+	virt->vcpu_get_sregs(v, &s);
+	if (fetch_insn(v, &s, bytes, &n) ||
+	    decode_mmio_insn(bytes, n, code_mode(&s), &insn) != 0) {
+		fmt_snprintf(why, sizeof(why),
+			     "access to 0x%llx outside its RAM by an instruction the hypervisor "
+			     "cannot emulate", (unsigned long long)e->stage2.gpa);
+		partition_fail(v, why);
+		return EXIT_FAILED;
+	}
+	count_violation(v, "%s of guest-physical 0x%llx", insn.op == MMIO_LOAD ? "read" : "write",
+			(unsigned long long)e->stage2.gpa);
+	if (insn.op == MMIO_LOAD)
+		v->regs.gpr[insn.reg] = mmio_load_result(&insn, v->regs.gpr[insn.reg], ~0ull,
+							 code_mode(&s));
+	v->regs.rip += insn.length;
+	if (code_mode(&s) != CPU_MODE_64)
+		v->regs.rip &= 0xffffffffull;
+	return EXIT_RESUME;
+}
+
+/* ------------------------------------------------------------------ the rest */
+
+static enum exit_action handle_hlt(struct vcpu *v, const struct vcpu_exit *e)
+{
+	static const u8 opcode[] = { 0xf4 };
+	enum exit_action a = skip_insn(v, e, opcode, 1);
+
+	if (a != EXIT_RESUME)
+		return a;
+	if (!(v->regs.rflags & RFLAGS_IF)) {
+		/* Halted with interrupts off: nothing can ever wake it. The guest is done. */
+		return EXIT_VCPU_DONE;
+	}
+	/* Waiting for an interrupt: physical interrupts reach the guest directly, so re-entering
+	 * the guest (which halts again) is the wait. */
+	return EXIT_RESUME;
+}
+
+static enum exit_action fail_with(struct vcpu *v, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+static enum exit_action fail_with(struct vcpu *v, const char *fmt, ...)
+{
+	char why[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	partition_fail(v, why);
+	return EXIT_FAILED;
+}
+
+static enum exit_action exit_dispatch(struct vcpu *v, const struct vcpu_exit *e)
+{
+	switch (e->reason) {
+	case EXIT_CPUID:
+		return handle_cpuid(v, e);
+	case EXIT_MSR_READ:
+	case EXIT_MSR_WRITE:
+		return handle_msr(v, e);
+	case EXIT_IO:
+		return handle_io(v, e);
+	case EXIT_STAGE2_FAULT:
+		return handle_stage2(v, e);
+	case EXIT_HLT:
+		return handle_hlt(v, e);
+	case EXIT_VIRT_INSN:
+		/* Virtualization instructions do not exist for a guest: #UD, as on a CPU without
+		 * them. RIP stays on the instruction, as for any fault. */
+		count_violation(v, "virtualization instruction (exit 0x%llx)",
+				(unsigned long long)e->raw);
+		virt->vcpu_inject_exception(v, VECTOR_UD, false, 0);
+		return EXIT_RESUME;
+	case EXIT_INVD: {
+		/* INVD would throw away dirty cache lines of other partitions: do nothing. */
+		static const u8 opcode[] = { 0x0f, 0x08 };
+
+		return skip_insn(v, e, opcode, 2);
+	}
+	case EXIT_NMI:
+	case EXIT_INTR:
+	case EXIT_INIT:
+		return EXIT_RESUME;
+	case EXIT_SHUTDOWN:
+		return fail_with(v, "triple fault (shutdown)");
+	case EXIT_EXCEPTION:
+		return fail_with(v, "unexpected exception %u intercepted", e->exception.vector);
+	case EXIT_ENTRY_FAILED:
+		return fail_with(v, "the CPU refused the guest state (VM entry failed)");
+	case EXIT_XSETBV:
+	case EXIT_OTHER:
+	default:
+		return fail_with(v, "unhandled exit %s (raw 0x%llx)", exit_reason_name(e->reason),
+				 (unsigned long long)e->raw);
+	}
+}
+
+void vcpu_loop(struct vcpu *v)
+{
+	struct vcpu_exit e;
+
+	v->state = VCPU_RUNNING;
+	while (v->state == VCPU_RUNNING && v->part->state == PART_RUNNING) {
+		virt->vcpu_run(v, &e);
+		v->exits[e.reason]++;
+		switch (exit_dispatch(v, &e)) {
+		case EXIT_RESUME:
+			break;
+		case EXIT_VCPU_DONE:
+			partition_vcpu_halted(v);
+			break;
+		case EXIT_FAILED:
+			/* partition_fail applied the policy: a restart left the vCPU runnable. */
+			break;
+		}
+	}
+}

@@ -1,0 +1,359 @@
+/* Partitions: created at boot from the configuration, started on their CPUs, failed, restarted
+ * or stopped according to their policy. */
+#include "hv/partition.h"
+#include "arch/lapic.h"
+#include "arch/x86.h"
+#include "boot/boot_info.h"
+#include "hv/hv.h"
+#include "hv/loader.h"
+#include "hv/log.h"
+#include "hv/percpu.h"
+#include "hv/pmm.h"
+#include "lib/error.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+#define VECTOR_WAKEUP 0xf0
+
+struct partition *partitions[MAX_PARTITIONS];
+u32 partition_count;
+
+const char *partition_state_name(enum partition_state s)
+{
+	static const char *const names[] = { "configured", "running", "stopped", "failed",
+					     "refused" };
+
+	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+bool partition_gpa_valid(const struct partition *p, u64 gpa, u64 len)
+{
+	return gpa < p->ram_size && len <= p->ram_size - gpa;
+}
+
+void *partition_gpa_to_hva(const struct partition *p, u64 gpa)
+{
+	return (void *)(uintptr_t)(p->ram_hpa + gpa);
+}
+
+/* ------------------------------------------------------------------ console */
+
+static void console_flush_line(struct partition *p)
+{
+	log_raw("[%s] %.*s\n", p->cfg->name, (int)p->line_len, p->line);
+	p->line_len = 0;
+}
+
+/* A byte the guest sent to its virtual UART (called with p->lock held). */
+static void console_tx(void *ctx, u8 byte)
+{
+	struct partition *p = ctx;
+
+	ring_write(&p->console, &byte, 1);
+	if (byte == '\r')
+		return;
+	if (byte == '\n') {
+		console_flush_line(p);
+		return;
+	}
+	p->line[p->line_len++] = (char)byte;
+	if (p->line_len == CONSOLE_LINE_MAX)
+		console_flush_line(p);
+}
+
+static void console_irq(void *ctx, bool level)
+{
+	/* Interrupt delivery to the guest arrives with the virtual IOAPIC. */
+	(void)ctx;
+	(void)level;
+}
+
+/* ------------------------------------------------------------------ loading */
+
+extern struct boot_info *hv_boot_info;
+
+static const struct boot_file *boot_file_named(const char *path)
+{
+	for (u32 i = 0; i < hv_boot_info->file_count; i++) {
+		const struct boot_file *f = &hv_boot_info->files[i];
+
+		if (!strcmp(f->name, path) && !f->error)
+			return f;
+	}
+	return NULL;
+}
+
+static void blob_from_file(struct guest_blob *b, const struct cfg_file *cf)
+{
+	const struct boot_file *f = boot_file_named(cf->path);
+
+	b->data = f ? (const u8 *)(uintptr_t)f->addr : NULL;
+	b->size = f ? f->size : 0;
+	b->name = cf->path;
+	b->args = cf->args;
+}
+
+/* Scrubs RAM and loads the images from the copies read at boot. */
+static int partition_load(struct partition *p, struct guest_entry *entry, char *why,
+			  size_t why_size)
+{
+	const struct cfg_partition *c = p->cfg;
+	struct guest_ram ram = { (u8 *)(uintptr_t)p->ram_hpa, p->ram_size };
+	struct guest_blob kernel, modules[CFG_MAX_MODULES + 1];
+	u32 nmod = 0;
+
+	memset(ram.base, 0, ram.size);
+	blob_from_file(&kernel, &c->kernel);
+	if (c->initrd.path[0])
+		blob_from_file(&modules[nmod++], &c->initrd);
+	for (u32 i = 0; i < c->module_count; i++)
+		blob_from_file(&modules[nmod++], &c->modules[i]);
+	if (!kernel.data) {
+		fmt_snprintf(why, why_size, "kernel '%s' was not loaded from the boot medium",
+			     c->kernel.path);
+		return BH_ENOENT;
+	}
+	for (u32 i = 0; i < nmod; i++) {
+		if (!modules[i].data) {
+			fmt_snprintf(why, why_size, "module '%s' was not loaded from the boot medium",
+				     modules[i].name);
+			return BH_ENOENT;
+		}
+	}
+	return loader_load(&ram, &kernel, c->cmdline, modules, nmod, entry, why, why_size);
+}
+
+static void vcpus_reset(struct partition *p, const struct guest_entry *entry)
+{
+	for (u32 i = 0; i < p->vcpu_count; i++) {
+		struct vcpu *v = &p->vcpus[i];
+
+		virt->vcpu_init(v);
+		memset(v->exits, 0, sizeof(v->exits));
+		if (i == 0) {
+			virt->vcpu_set_entry(v, entry);
+			v->state = VCPU_IDLE;
+		} else {
+			v->state = VCPU_WAIT_SIPI;
+		}
+	}
+	vuart_reset(&p->uart);
+	p->line_len = 0;
+}
+
+/* ------------------------------------------------------------------ creation */
+
+static void refuse(struct partition *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+static void refuse(struct partition *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_vsnprintf(p->last_failure, sizeof(p->last_failure), fmt, ap);
+	va_end(ap);
+	p->state = PART_REFUSED;
+	log_err("partition %s: refused: %s", p->cfg->name, p->last_failure);
+}
+
+static void partition_create(struct partition *p)
+{
+	const struct cfg_partition *c = p->cfg;
+	struct guest_entry entry;
+	char why[160];
+	int err;
+
+	for (u32 cpu = 0; cpu < 64; cpu++) {
+		if (!(c->cpus & (1ull << cpu)))
+			continue;
+		if (cpu >= cpu_count || cpus[cpu]->state != CPU_ONLINE) {
+			refuse(p, "CPU %u is not online", cpu);
+			return;
+		}
+		if (p->vcpu_count == MAX_VCPUS) {
+			refuse(p, "more than %d CPUs", MAX_VCPUS);
+			return;
+		}
+		struct vcpu *v = &p->vcpus[p->vcpu_count];
+
+		v->part = p;
+		v->index = p->vcpu_count++;
+		v->cpu = cpus[cpu];
+	}
+	err = pmm_alloc(&hv_pmm, c->memory, 2 * MiB, 0, PMM_PARTITION, &p->ram_hpa);
+	if (err) {
+		refuse(p, "no %llu MiB of contiguous free RAM left",
+		       (unsigned long long)(c->memory / MiB));
+		return;
+	}
+	p->ram_size = c->memory;
+	err = virt->partition_init(p);
+	if (err) {
+		refuse(p, "its nested page tables could not be built: %s", bh_strerror(err));
+		return;
+	}
+	ring_init(&p->console, hv_alloc(CONSOLE_RING_SIZE, PAGE_SIZE, 0), CONSOLE_RING_SIZE);
+	vuart_init(&p->uart, console_tx, console_irq, p);
+	err = partition_load(p, &entry, why, sizeof(why));
+	if (err) {
+		refuse(p, "%s", why);
+		return;
+	}
+	vcpus_reset(p, &entry);
+	log_info("partition %s: %u CPU(s), %llu MiB at host 0x%llx, kernel '%s' (%s)", c->name,
+		 p->vcpu_count, (unsigned long long)(p->ram_size / MiB),
+		 (unsigned long long)p->ram_hpa, c->kernel.path,
+		 loader_format_name(loader_detect((const u8 *)(uintptr_t)boot_file_named(
+							  c->kernel.path)->addr,
+						  boot_file_named(c->kernel.path)->size)));
+}
+
+void partitions_create(void)
+{
+	for (u32 i = 0; i < hv_config.partition_count; i++) {
+		const struct cfg_partition *c = &hv_config.partitions[i];
+		struct partition *p = hv_alloc(sizeof(*p), PAGE_SIZE, 0);
+
+		p->id = partition_count;
+		p->cfg = c;
+		partitions[partition_count++] = p;
+		if (!c->valid) {
+			p->state = PART_REFUSED;
+			fmt_snprintf(p->last_failure, sizeof(p->last_failure),
+				     "invalid configuration (see the errors above)");
+			log_err("partition %s: refused: its configuration has errors", c->name);
+			continue;
+		}
+		partition_create(p);
+	}
+}
+
+void partitions_start(void)
+{
+	for (u32 i = 0; i < partition_count; i++) {
+		struct partition *p = partitions[i];
+
+		if (p->state != PART_CONFIGURED)
+			continue;
+		p->state = PART_RUNNING;
+		for (u32 v = 0; v < p->vcpu_count; v++) {
+			struct vcpu *vc = &p->vcpus[v];
+
+			if (vc->state != VCPU_IDLE)
+				continue;
+			vc->cpu->mailbox = vc;
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			lapic_send_ipi(vc->cpu->apic_id, VECTOR_WAKEUP);
+		}
+		log_info("partition %s: started", p->cfg->name);
+	}
+}
+
+/* ------------------------------------------------------------------ failure and stop */
+
+static void dump_vcpu(const struct vcpu *v)
+{
+	struct vcpu_sregs s;
+	const u64 *g = v->regs.gpr;
+
+	virt->vcpu_get_sregs((struct vcpu *)v, &s);
+	log_raw("  RIP %016llx  RSP %016llx  RFLAGS %016llx  CS %04x CPL %u\n",
+		(unsigned long long)v->regs.rip, (unsigned long long)g[GPR_RSP],
+		(unsigned long long)v->regs.rflags, s.cs_sel, s.cpl);
+	log_raw("  RAX %016llx  RBX %016llx  RCX %016llx  RDX %016llx\n",
+		(unsigned long long)g[GPR_RAX], (unsigned long long)g[GPR_RBX],
+		(unsigned long long)g[GPR_RCX], (unsigned long long)g[GPR_RDX]);
+	log_raw("  RSI %016llx  RDI %016llx  RBP %016llx  R8  %016llx\n",
+		(unsigned long long)g[GPR_RSI], (unsigned long long)g[GPR_RDI],
+		(unsigned long long)g[GPR_RBP], (unsigned long long)g[GPR_R8]);
+	log_raw("  R9  %016llx  R10 %016llx  R11 %016llx  R12 %016llx\n",
+		(unsigned long long)g[GPR_R9], (unsigned long long)g[GPR_R10],
+		(unsigned long long)g[GPR_R11], (unsigned long long)g[GPR_R12]);
+	log_raw("  R13 %016llx  R14 %016llx  R15 %016llx\n", (unsigned long long)g[GPR_R13],
+		(unsigned long long)g[GPR_R14], (unsigned long long)g[GPR_R15]);
+	log_raw("  CR0 %016llx  CR2 %016llx  CR3 %016llx  CR4 %016llx  EFER %llx\n",
+		(unsigned long long)s.cr0, (unsigned long long)s.cr2, (unsigned long long)s.cr3,
+		(unsigned long long)s.cr4, (unsigned long long)s.efer);
+}
+
+void partition_print_stats(const struct partition *p)
+{
+	char line[512];
+	int n = 0;
+	u64 total = 0;
+
+	for (int r = 0; r < EXIT_REASON_COUNT; r++) {
+		u64 count = 0;
+
+		for (u32 v = 0; v < p->vcpu_count; v++)
+			count += p->vcpus[v].exits[r];
+		total += count;
+		if (count && n < (int)sizeof(line))
+			n += fmt_snprintf(line + n, sizeof(line) - (size_t)n, " %s=%llu",
+					  exit_reason_name((enum exit_reason)r),
+					  (unsigned long long)count);
+	}
+	log_info("partition %s: %s, exits total=%llu%s, blocked accesses %llu, restarts %u",
+		 p->cfg->name, partition_state_name(p->state), (unsigned long long)total,
+		 n ? line : "", (unsigned long long)p->violations, p->restarts);
+}
+
+static void partition_restart(struct vcpu *v)
+{
+	struct partition *p = v->part;
+	struct guest_entry entry;
+	char why[160];
+
+	if (p->vcpu_count > 1) {
+		/* Taking the other CPUs back needs the NMI stop path of the console release. */
+		p->state = PART_FAILED;
+		log_err("partition %s: restart of a partition with several CPUs is not supported "
+			"yet; parked", p->cfg->name);
+		return;
+	}
+	if (partition_load(p, &entry, why, sizeof(why)) != 0) {
+		p->state = PART_FAILED;
+		log_err("partition %s: cannot restart: %s; parked", p->cfg->name, why);
+		return;
+	}
+	vcpus_reset(p, &entry);
+	p->restarts++;
+	log_info("partition %s: restarted (restart %u)", p->cfg->name, p->restarts);
+	v->state = VCPU_RUNNING;
+}
+
+void partition_fail(struct vcpu *v, const char *why)
+{
+	struct partition *p = v->part;
+
+	fmt_snprintf(p->last_failure, sizeof(p->last_failure), "%s", why);
+	log_err("partition %s: failed on vCPU %u (CPU %u): %s", p->cfg->name, v->index,
+		v->cpu->index, why);
+	dump_vcpu(v);
+	if (p->line_len)
+		console_flush_line(p);
+	partition_print_stats(p);
+	if (p->cfg->on_crash == CFG_ON_CRASH_RESTART) {
+		partition_restart(v);
+		return;
+	}
+	p->state = PART_FAILED;
+	v->state = VCPU_STOPPED;
+	log_err("partition %s: parked (on_crash = stop); the other partitions keep running",
+		p->cfg->name);
+}
+
+void partition_vcpu_halted(struct vcpu *v)
+{
+	struct partition *p = v->part;
+
+	v->state = VCPU_HALTED;
+	for (u32 i = 0; i < p->vcpu_count; i++)
+		if (p->vcpus[i].state == VCPU_RUNNING)
+			return;
+	p->state = PART_STOPPED;
+	if (p->line_len)
+		console_flush_line(p);
+	log_info("partition %s: stopped (the guest halted)", p->cfg->name);
+	partition_print_stats(p);
+}

@@ -1,0 +1,71 @@
+/* Partitions: their resources, state and lifecycle. */
+#ifndef BH_HV_PARTITION_H
+#define BH_HV_PARTITION_H
+
+#include "types.h"
+#include "arch/spinlock.h"
+#include "hv/config.h"
+#include "hv/vcpu.h"
+#include "hv/vuart.h"
+#include "lib/ring.h"
+
+#define MAX_PARTITIONS CFG_MAX_PARTITIONS
+#define MAX_VCPUS 16
+#define CONSOLE_RING_SIZE (64 * KiB)
+#define CONSOLE_LINE_MAX 256
+
+enum partition_state {
+	PART_CONFIGURED = 0,
+	PART_RUNNING,
+	PART_STOPPED,   /* every vCPU halted, or stopped by policy after a failure */
+	PART_FAILED,    /* failed and parked */
+	PART_REFUSED,   /* the configuration or the load was invalid: never started */
+};
+
+const char *partition_state_name(enum partition_state s);
+
+struct partition {
+	u32 id;                      /* 0.. in config order; ASIDs/VPIDs are id + 1 */
+	const struct cfg_partition *cfg;
+	volatile enum partition_state state;
+	struct spinlock lock;
+
+	u64 ram_hpa;                 /* host-physical base of its RAM (guest-physical 0) */
+	u64 ram_size;
+
+	u32 vcpu_count;
+	struct vcpu vcpus[MAX_VCPUS];
+
+	struct vuart uart;
+	struct ring console;         /* everything it printed, newest CONSOLE_RING_SIZE bytes */
+	char line[CONSOLE_LINE_MAX]; /* current console line, for the prefixed live output */
+	u32 line_len;
+
+	u32 restarts;
+	u64 violations;              /* blocked accesses */
+	char last_failure[160];
+	void *arch;                  /* vendor: NPT/EPT root, permission maps */
+};
+
+extern struct partition *partitions[MAX_PARTITIONS];
+extern u32 partition_count;
+
+/* Boot: creates every valid partition of the configuration (memory, images, vCPUs). */
+void partitions_create(void);
+/* Boot: hands each partition's vCPUs to their CPUs. */
+void partitions_start(void);
+
+/* A vCPU found its partition broken (triple fault, forbidden act): logs `why` with the
+ * registers and applies the partition's on_crash policy. Called on the failing vCPU's CPU. */
+void partition_fail(struct vcpu *v, const char *why);
+/* A vCPU halted for good; when the last one does, the partition is stopped. */
+void partition_vcpu_halted(struct vcpu *v);
+
+/* Logs the exit counters of one partition. */
+void partition_print_stats(const struct partition *p);
+
+/* Guest-physical access helpers for shared code: false if outside the partition's RAM. */
+bool partition_gpa_valid(const struct partition *p, u64 gpa, u64 len);
+void *partition_gpa_to_hva(const struct partition *p, u64 gpa);
+
+#endif
