@@ -32,8 +32,15 @@ EFI_SRCS := $(wildcard boot/efi/*.c)
 HV_OBJS  := $(patsubst %,$(BUILD)/hv-obj/%.o,$(HV_SRCS))
 EFI_OBJS := $(patsubst %,$(BUILD)/efi-obj/%.o,$(EFI_SRCS))
 
-.PHONY: all run test unit-test system-test image deps clean check-tools
-all: $(BUILD)/bulkhead.efi
+.PHONY: all run test unit-test system-test image deps clean
+.DEFAULT_GOAL := all
+# Test guests (guests/guests.mk sets GUESTS) and host tools (tools/tools.mk sets TOOLS).
+GUESTS :=
+TOOLS :=
+-include guests/guests.mk
+-include tools/tools.mk
+
+all: $(BUILD)/bulkhead.efi $(GUESTS) $(TOOLS)
 
 $(BUILD)/hv-obj/%.c.o: %.c
 	@mkdir -p $(dir $@)
@@ -83,7 +90,7 @@ run: deps
 include tests/unit/unit.mk
 
 system-test: all image
-	$(PYTHON) -m pytest -v -ra tests/system
+	BULKHEAD_BUILD=$(BUILD) $(PYTHON) -m pytest -v -ra tests/system
 
 test: unit-test
 	$(MAKE) system-test

@@ -3,28 +3,53 @@
 #include "lib/format.h"
 #include "lib/string.h"
 
+static const char *const global_keys[] = {
+	"console", "baud", "log_level", "poweroff_when_ready", "service_cpu",
+	"debug_fault_cpu", "debug_phantom_cpu",
+};
+static const char *const partition_keys[] = {
+	"cpus", "memory", "kernel", "initrd", "module", "cmdline", "on_crash",
+};
+#define KEY_MODULE 4 /* partition_keys[KEY_MODULE] may be given more than once */
+
 struct parser {
 	struct config *cfg;
 	u32 line;
 	struct cfg_partition *part; /* current section, NULL for the global one */
+	/* Line where each key was first given: globally, and in the current section. */
+	u32 global_seen[ARRAY_SIZE(global_keys)];
+	u32 part_seen[ARRAY_SIZE(partition_keys)];
 };
+
+static void config_verror(struct config *cfg, u32 line, const char *fmt, va_list ap)
+{
+	if (cfg->error_count < CFG_MAX_ERRORS) {
+		struct cfg_error *e = &cfg->errors[cfg->error_count];
+
+		e->line = line;
+		fmt_vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	}
+	cfg->error_count++;
+}
+
+void config_error(struct config *cfg, u32 line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	config_verror(cfg, line, fmt, ap);
+	va_end(ap);
+}
 
 static void PRINTF_LIKE(2, 3) report(struct parser *p, const char *fmt, ...)
 {
-	struct config *cfg = p->cfg;
 	va_list ap;
 
 	if (p->part)
 		p->part->valid = false;
-	if (cfg->error_count < CFG_MAX_ERRORS) {
-		struct cfg_error *e = &cfg->errors[cfg->error_count];
-
-		e->line = p->line;
-		va_start(ap, fmt);
-		fmt_vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-		va_end(ap);
-	}
-	cfg->error_count++;
+	va_start(ap, fmt);
+	config_verror(p->cfg, p->line, fmt, ap);
+	va_end(ap);
 }
 
 static bool is_space(char c)
@@ -128,7 +153,7 @@ static bool parse_cpu_list(struct parser *p, const char *s, size_t n, u64 *out)
 	u64 mask = 0;
 	size_t i = 0;
 
-	while (i < n) {
+	for (;;) {
 		size_t start = i;
 		u64 lo, hi;
 
@@ -138,6 +163,10 @@ static bool parse_cpu_list(struct parser *p, const char *s, size_t n, u64 *out)
 		size_t len = i - start;
 
 		trim(&item, &len);
+		if (len == 0) {
+			report(p, "empty item in CPU list '%.*s'", (int)n, s);
+			return false;
+		}
 		const char *dash = memchr(item, '-', len);
 		if (dash) {
 			const char *b = dash + 1;
@@ -147,13 +176,19 @@ static bool parse_cpu_list(struct parser *p, const char *s, size_t n, u64 *out)
 			trim(&b, &blen);
 			if (!parse_number(item, alen, false, &lo) || !parse_number(b, blen, false, &hi))
 				goto bad;
+			if (lo > hi) {
+				report(p, "bad CPU range '%.*s' (the first CPU is above the last)",
+				       (int)len, item);
+				return false;
+			}
 		} else {
 			if (!parse_number(item, len, false, &lo))
 				goto bad;
 			hi = lo;
 		}
-		if (lo > hi || hi >= 64) {
-			report(p, "bad CPU range '%.*s' (CPUs are numbered 0-63)", (int)len, item);
+		if (hi >= 64) {
+			report(p, "CPU %llu is out of range (CPUs are numbered 0-63)",
+			       (unsigned long long)hi);
 			return false;
 		}
 		for (u64 c = lo; c <= hi; c++) {
@@ -163,14 +198,13 @@ static bool parse_cpu_list(struct parser *p, const char *s, size_t n, u64 *out)
 			}
 			mask |= 1ULL << c;
 		}
+		if (i >= n)
+			break;
 		i++; /* skip ',' */
 		continue;
 bad:
-		report(p, "bad CPU list item '%.*s'", (int)len, item);
-		return false;
-	}
-	if (!mask) {
-		report(p, "empty CPU list");
+		report(p, "bad CPU list item '%.*s' (a CPU number or a range such as 2-5)",
+		       (int)len, item);
 		return false;
 	}
 	*out = mask;
@@ -244,18 +278,16 @@ static void global_key(struct parser *p, const char *key, const char *v, size_t 
 			report(p, "bad debug_fault_cpu '%.*s' (a CPU number 0-63)", (int)n, v);
 		else
 			cfg->debug_fault_cpu = (s32)num;
-	} else if (!strcmp(key, "debug_phantom_cpu")) {
+	} else { /* debug_phantom_cpu */
 		if (!parse_number(v, n, false, &num) || num > 0x7fffffff)
 			report(p, "bad debug_phantom_cpu '%.*s' (an APIC ID)", (int)n, v);
 		else
 			cfg->debug_phantom_cpu = (s32)num;
-	} else {
-		report(p, "unknown key '%s'", key);
 	}
 }
 
 /* "path [arguments]": the first word names the file, the rest is handed to the guest. */
-static void file_value(struct parser *p, struct cfg_file *f, const char *key,
+static bool file_value(struct parser *p, struct cfg_file *f, const char *key,
 		       const char *v, size_t n)
 {
 	size_t plen = 0;
@@ -266,9 +298,22 @@ static void file_value(struct parser *p, struct cfg_file *f, const char *key,
 	size_t alen = n - plen;
 
 	trim(&args, &alen);
-	if (copy_value(p, f->path, sizeof(f->path), key, v, plen) &&
-	    copy_value(p, f->args, sizeof(f->args), key, args, alen))
-		f->line = p->line;
+	if (plen >= sizeof(f->path)) {
+		report(p, "path of '%s' is too long (%zu characters, at most %zu)", key, plen,
+		       sizeof(f->path) - 1);
+		return false;
+	}
+	if (alen >= sizeof(f->args)) {
+		report(p, "arguments of '%s' are too long (%zu characters, at most %zu)", key, alen,
+		       sizeof(f->args) - 1);
+		return false;
+	}
+	memcpy(f->path, v, plen);
+	f->path[plen] = '\0';
+	memcpy(f->args, args, alen);
+	f->args[alen] = '\0';
+	f->line = p->line;
+	return true;
 }
 
 static void partition_key(struct parser *p, const char *key, const char *v, size_t n)
@@ -295,19 +340,17 @@ static void partition_key(struct parser *p, const char *key, const char *v, size
 	} else if (!strcmp(key, "module")) {
 		if (part->module_count == CFG_MAX_MODULES)
 			report(p, "too many modules (at most %d)", CFG_MAX_MODULES);
-		else
-			file_value(p, &part->modules[part->module_count++], key, v, n);
+		else if (file_value(p, &part->modules[part->module_count], key, v, n))
+			part->module_count++;
 	} else if (!strcmp(key, "cmdline")) {
 		copy_value(p, part->cmdline, sizeof(part->cmdline), key, v, n);
-	} else if (!strcmp(key, "on_crash")) {
+	} else { /* on_crash */
 		if (token_is(v, n, "restart"))
 			part->on_crash = CFG_ON_CRASH_RESTART;
 		else if (token_is(v, n, "stop"))
 			part->on_crash = CFG_ON_CRASH_STOP;
 		else
 			report(p, "bad on_crash '%.*s' (restart or stop)", (int)n, v);
-	} else {
-		report(p, "unknown key '%s' in partition '%s'", key, part->name);
 	}
 }
 
@@ -324,6 +367,7 @@ static void section_header(struct parser *p, const char *s, size_t n)
 	size_t nlen;
 
 	p->part = NULL;
+	memset(p->part_seen, 0, sizeof(p->part_seen));
 	if (n < 2 || s[n - 1] != ']' || n < 11 || memcmp(s, "[partition", 10) != 0 ||
 	    !is_space(s[10])) {
 		report(p, "bad section header '%.*s' (expected [partition NAME])", (int)n, s);
@@ -361,6 +405,38 @@ static void section_header(struct parser *p, const char *s, size_t n)
 	p->part->valid = true;
 }
 
+static int key_index(const char *const *keys, size_t count, const char *key)
+{
+	for (size_t i = 0; i < count; i++)
+		if (!strcmp(keys[i], key))
+			return (int)i;
+	return -1;
+}
+
+/* A key that is not valid where it stands; says where it belongs if it is valid elsewhere. */
+static void unknown_key(struct parser *p, const char *key, size_t klen)
+{
+	char k[32];
+
+	if (klen < sizeof(k)) {
+		memcpy(k, key, klen);
+		k[klen] = '\0';
+		if (p->part && key_index(global_keys, ARRAY_SIZE(global_keys), k) >= 0) {
+			report(p, "'%s' is a global setting: put it before the first [partition] "
+				  "section", k);
+			return;
+		}
+		if (!p->part && key_index(partition_keys, ARRAY_SIZE(partition_keys), k) >= 0) {
+			report(p, "'%s' belongs in a [partition NAME] section", k);
+			return;
+		}
+	}
+	if (p->part)
+		report(p, "unknown key '%.*s' in partition '%s'", (int)klen, key, p->part->name);
+	else
+		report(p, "unknown key '%.*s'", (int)klen, key);
+}
+
 static void parse_line(struct parser *p, const char *s, size_t n, bool *in_bad_section)
 {
 	char key[32];
@@ -387,8 +463,12 @@ static void parse_line(struct parser *p, const char *s, size_t n, bool *in_bad_s
 	v = eq + 1;
 	vlen = n - (size_t)(v - s);
 	trim(&v, &vlen);
-	if (klen == 0 || klen >= sizeof(key)) {
-		report(p, "bad key '%.*s'", (int)klen, s);
+	if (klen == 0) {
+		report(p, "missing key before '='");
+		return;
+	}
+	if (klen >= sizeof(key)) { /* longer than any key */
+		unknown_key(p, s, klen);
 		return;
 	}
 	memcpy(key, s, klen);
@@ -397,10 +477,30 @@ static void parse_line(struct parser *p, const char *s, size_t n, bool *in_bad_s
 		report(p, "missing value for '%s'", key);
 		return;
 	}
-	if (p->part)
-		partition_key(p, key, v, vlen);
-	else
-		global_key(p, key, v, vlen);
+	if (p->part) {
+		int k = key_index(partition_keys, ARRAY_SIZE(partition_keys), key);
+
+		if (k < 0) {
+			unknown_key(p, key, klen);
+		} else if (k != KEY_MODULE && p->part_seen[k]) {
+			report(p, "'%s' is given twice in partition '%s' (first at line %u)", key,
+			       p->part->name, p->part_seen[k]);
+		} else {
+			p->part_seen[k] = p->line;
+			partition_key(p, key, v, vlen);
+		}
+	} else {
+		int k = key_index(global_keys, ARRAY_SIZE(global_keys), key);
+
+		if (k < 0) {
+			unknown_key(p, key, klen);
+		} else if (p->global_seen[k]) {
+			report(p, "'%s' is given twice (first at line %u)", key, p->global_seen[k]);
+		} else {
+			p->global_seen[k] = p->line;
+			global_key(p, key, v, vlen);
+		}
+	}
 }
 
 void config_defaults(struct config *cfg)
@@ -420,6 +520,9 @@ u32 config_parse(struct config *cfg, const char *text, size_t len)
 	size_t i = 0;
 
 	config_defaults(cfg);
+	/* A UTF-8 byte order mark, as some Windows editors write. */
+	if (len >= 3 && (u8)text[0] == 0xef && (u8)text[1] == 0xbb && (u8)text[2] == 0xbf)
+		i = 3;
 	while (i < len) {
 		size_t start = i;
 

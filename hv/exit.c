@@ -33,6 +33,7 @@ const char *exit_reason_name(enum exit_reason r)
 		[EXIT_STAGE2_FAULT] = "stage2-fault", [EXIT_HLT] = "hlt",
 		[EXIT_SHUTDOWN] = "shutdown",    [EXIT_VIRT_INSN] = "virt-insn",
 		[EXIT_INVD] = "invd",            [EXIT_XSETBV] = "xsetbv",
+		[EXIT_CR_WRITE] = "cr-write",
 		[EXIT_INIT] = "init",            [EXIT_NMI] = "nmi",
 		[EXIT_INTR] = "intr",            [EXIT_EXCEPTION] = "exception",
 		[EXIT_ENTRY_FAILED] = "entry-failed", [EXIT_OTHER] = "other",
@@ -72,7 +73,9 @@ static enum cpu_mode_bits code_mode(const struct vcpu_sregs *s)
 static int fetch_insn(struct vcpu *v, const struct vcpu_sregs *s, u8 *buf, size_t *n)
 {
 	struct gwalk_ctx g;
-	u64 addr = s->cs_base + v->regs.rip;
+	/* Long mode ignores the CS base; elsewhere the linear address wraps at 4 GiB. */
+	u64 addr = code_mode(s) == CPU_MODE_64 ? v->regs.rip
+					       : (u32)(s->cs_base + v->regs.rip);
 
 	gwalk_setup(v, s, &g);
 	for (*n = INSN_MAX_LENGTH; *n > 0; (*n)--)
@@ -122,6 +125,7 @@ undecodable:
 }
 
 static void count_violation(struct vcpu *v, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static enum exit_action fail_with(struct vcpu *v, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /* Blocked accesses are normal for a hostile guest: log the first few, count all. */
 static void count_violation(struct vcpu *v, const char *fmt, ...)
@@ -358,6 +362,89 @@ static enum exit_action handle_stage2(struct vcpu *v, const struct vcpu_exit *e)
 	return EXIT_RESUME;
 }
 
+/* ------------------------------------------------------------------ control registers */
+
+#define CR4_VME_TO_OSXMMEXCPT 0x7ffull /* bits 0-10: every x86-64 CPU has them */
+#define CR4_UMIP (1ull << 11)
+#define CR4_FSGSBASE (1ull << 16)
+#define CR4_PCIDE (1ull << 17)
+#define CR4_OSXSAVE (1ull << 18)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+#define CR4_PKE (1ull << 22)
+
+/* CR4 bits a guest may set: what this CPU implements, minus VMXE/SMXE (virtualization and
+ * trusted execution belong to the hypervisor) and LA57 (the page walker has no 5-level mode). */
+static u64 cr4_allowed(void)
+{
+	struct cpuid_regs l1 = cpuid(1, 0), l7 = cpuid(7, 0);
+	u64 allowed = CR4_VME_TO_OSXMMEXCPT;
+
+	if (l7.ecx & (1u << 2))
+		allowed |= CR4_UMIP;
+	if (l7.ebx & (1u << 0))
+		allowed |= CR4_FSGSBASE;
+	if (l1.ecx & (1u << 17))
+		allowed |= CR4_PCIDE;
+	if (l1.ecx & (1u << 26))
+		allowed |= CR4_OSXSAVE;
+	if (l7.ebx & (1u << 7))
+		allowed |= CR4_SMEP;
+	if (l7.ebx & (1u << 20))
+		allowed |= CR4_SMAP;
+	if (l7.ecx & (1u << 3))
+		allowed |= CR4_PKE;
+	return allowed;
+}
+
+/* MOV CRn, reg is 0F 22 /r with a register operand: the source is ModRM.rm (+ REX.B). */
+static int decode_mov_to_cr(struct vcpu *v, const struct vcpu_sregs *s, u8 *cr, enum gpr *src,
+			    u8 *len)
+{
+	u8 b[INSN_MAX_LENGTH];
+	size_t n, i = 0;
+	u8 rex = 0;
+
+	if (fetch_insn(v, s, b, &n))
+		return BH_ERANGE;
+	while (i < n && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0x2e ||
+			 b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x36 || b[i] == 0x64 || b[i] == 0x65))
+		i++;
+	if (i < n && code_mode(s) == CPU_MODE_64 && (b[i] & 0xf0) == 0x40)
+		rex = b[i++];
+	if (i + 3 > n || b[i] != 0x0f || b[i + 1] != 0x22 || (b[i + 2] >> 6) != 3)
+		return BH_ENOTSUP;
+	*cr = (u8)(((b[i + 2] >> 3) & 7) | ((rex & 4) ? 8 : 0));
+	*src = (enum gpr)((b[i + 2] & 7) | ((rex & 1) ? 8 : 0));
+	*len = (u8)(i + 3);
+	return 0;
+}
+
+static enum exit_action handle_cr_write(struct vcpu *v, const struct vcpu_exit *e)
+{
+	struct vcpu_sregs s;
+	enum gpr src;
+	u8 cr, len;
+	u64 value;
+
+	virt->vcpu_get_sregs(v, &s);
+	if (decode_mov_to_cr(v, &s, &cr, &src, &len) != 0 || cr != e->cr.cr)
+		return fail_with(v, "a write to CR%u the hypervisor cannot decode", e->cr.cr);
+	if (e->cr.gpr >= 0)
+		src = (enum gpr)e->cr.gpr;
+	value = v->regs.gpr[src];
+	if (code_mode(&s) != CPU_MODE_64)
+		value = (u32)value;
+	if (value & ~cr4_allowed()) {
+		count_violation(v, "CR4 value 0x%llx", (unsigned long long)value);
+		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
+		return EXIT_RESUME;
+	}
+	virt->vcpu_write_cr(v, 4, value);
+	v->regs.rip = e->next_rip ? e->next_rip : v->regs.rip + len;
+	return EXIT_RESUME;
+}
+
 /* ------------------------------------------------------------------ the rest */
 
 static enum exit_action handle_hlt(struct vcpu *v, const struct vcpu_exit *e)
@@ -375,8 +462,6 @@ static enum exit_action handle_hlt(struct vcpu *v, const struct vcpu_exit *e)
 	 * the guest (which halts again) is the wait. */
 	return EXIT_RESUME;
 }
-
-static enum exit_action fail_with(struct vcpu *v, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 static enum exit_action fail_with(struct vcpu *v, const char *fmt, ...)
 {
@@ -404,6 +489,8 @@ static enum exit_action exit_dispatch(struct vcpu *v, const struct vcpu_exit *e)
 		return handle_stage2(v, e);
 	case EXIT_HLT:
 		return handle_hlt(v, e);
+	case EXIT_CR_WRITE:
+		return handle_cr_write(v, e);
 	case EXIT_VIRT_INSN:
 		/* Virtualization instructions do not exist for a guest: #UD, as on a CPU without
 		 * them. RIP stays on the instruction, as for any fault. */

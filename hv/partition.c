@@ -332,12 +332,13 @@ void partition_fail(struct vcpu *v, const char *why)
 	dump_vcpu(v);
 	if (p->line_len)
 		console_flush_line(p);
+	p->state = PART_FAILED;
 	partition_print_stats(p);
 	if (p->cfg->on_crash == CFG_ON_CRASH_RESTART) {
+		p->state = PART_RUNNING;
 		partition_restart(v);
 		return;
 	}
-	p->state = PART_FAILED;
 	v->state = VCPU_STOPPED;
 	log_err("partition %s: parked (on_crash = stop); the other partitions keep running",
 		p->cfg->name);

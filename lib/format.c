@@ -139,7 +139,7 @@ static void put_number(struct out *o, const struct spec *sp, u64 v, bool negativ
 		prefix = sp->conv == 'X' ? "0X" : "0x";
 	else if (sp->conv == 'p')
 		prefix = "0x";
-	else if (sp->alt && base == 8 && tmp[n - 1] != '0')
+	else if (sp->alt && base == 8 && sp->precision <= n && (n == 0 || tmp[n - 1] != '0'))
 		prefix = "0";
 
 	int plen = (int)strlen(prefix);

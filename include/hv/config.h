@@ -67,6 +67,10 @@ struct config {
  * number of errors found (0 = clean). */
 u32 config_parse(struct config *cfg, const char *text, size_t len);
 
+/* Appends an error `line: message` to cfg->errors (counted even when the table is full). Shared
+ * with the partition plan; the caller marks the partition concerned invalid. */
+void config_error(struct config *cfg, u32 line, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
 /* Defaults only: COM1, 115200 baud, log level info, no power-off, service CPU 0. */
 void config_defaults(struct config *cfg);
 

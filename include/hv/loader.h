@@ -7,7 +7,7 @@
 
 #include "types.h"
 
-#define LOADER_MAX_MODULES 8
+#define LOADER_MAX_MODULES 9 /* an initrd and 8 modules */
 
 /* Guest RAM: guest-physical [0, size) is host memory [base, base + size). */
 struct guest_ram {

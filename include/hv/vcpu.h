@@ -22,6 +22,7 @@ enum exit_reason {
 	EXIT_VIRT_INSN,     /* an SVM or VMX instruction: the guest gets #UD */
 	EXIT_INVD,
 	EXIT_XSETBV,
+	EXIT_CR_WRITE,      /* a MOV to a control register the hypervisor watches (CR4) */
 	EXIT_INIT,
 	EXIT_NMI,
 	EXIT_INTR,
@@ -54,6 +55,10 @@ struct vcpu_exit {
 			u8 vector;
 			u32 error_code;
 		} exception;
+		struct {
+			u8 cr;      /* which control register */
+			s8 gpr;     /* source register if the CPU said (decode assists), else -1 */
+		} cr;
 	};
 };
 
@@ -110,6 +115,8 @@ struct virt_ops {
 	/* Enters the guest until the next exit, and describes it. */
 	void (*vcpu_run)(struct vcpu *v, struct vcpu_exit *exit);
 	void (*vcpu_get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
+	/* Sets a guest control register after shared code checked the value. */
+	void (*vcpu_write_cr)(struct vcpu *v, u8 cr, u64 value);
 	/* Queues an exception for the next entry. */
 	void (*vcpu_inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
 	/* Guest-visible values of MSRs the vendor keeps in its control block (EFER, PAT, ...):

@@ -37,9 +37,11 @@ void vuart_write(struct vuart *u, u16 offset, u8 value);
 u8 vuart_read(struct vuart *u, u16 offset);
 
 /* A byte typed at the console for this partition. Returns false if the FIFO was full (the byte
- * is dropped and the overrun bit set, as on the real chip). */
+ * is dropped and the overrun bit set, as on the real chip), or if the UART is in loopback mode
+ * (its serial input is disconnected then; the byte is dropped). */
 bool vuart_receive(struct vuart *u, u8 byte);
-/* Room left in the receive FIFO. */
+/* Room left in the receive FIFO (0 in loopback mode): a caller that keeps bytes back while this
+ * is 0 loses none. */
 u32 vuart_rx_room(const struct vuart *u);
 
 #endif

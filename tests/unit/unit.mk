@@ -8,7 +8,7 @@ UT_CFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -Iinclude -Itests/unit \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 UT_LIBS := -lcmocka
 
-UNIT_TESTS := lib pmm acpi
+UNIT_TESTS := lib pmm acpi decode gwalk loader config plan ring vuart
 
 # lib/string.c defines memcpy & co; for the host it is built under other names (see rename.h)
 # so the test binary still uses the C library's own.
@@ -16,6 +16,13 @@ UT_SRCS_lib  := lib/format.c lib/error.c
 UT_EXTRA_lib := $(BUILD)/ut/lib_string_renamed.o
 UT_SRCS_pmm  := hv/pmm.c lib/error.c
 UT_SRCS_acpi := drivers/acpi.c lib/error.c lib/format.c
+UT_SRCS_decode := arch/x86_64/decode.c lib/error.c
+UT_SRCS_gwalk := hv/gwalk.c lib/error.c
+UT_SRCS_loader := hv/loader.c hv/loader_multiboot.c hv/loader_elf.c lib/error.c lib/format.c
+UT_SRCS_config := hv/config.c lib/format.c
+UT_SRCS_plan := hv/plan.c hv/config.c lib/format.c lib/error.c
+UT_SRCS_ring := lib/ring.c
+UT_SRCS_vuart := hv/vuart.c
 
 $(BUILD)/ut/lib_string_renamed.o: lib/string.c tests/unit/rename.h
 	@mkdir -p $(dir $@)

@@ -189,6 +189,9 @@ static int svm_vcpu_init(struct vcpu *v)
 	c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 			     INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT |
 			     INTERCEPT_MONITOR | INTERCEPT_MWAIT | INTERCEPT_MWAIT_COND;
+	/* CR4 writes are checked: a reserved bit must be #GP for the guest, and some SVM
+	 * implementations (QEMU's) fail the whole VM entry instead. */
+	c->intercept_cr = INTERCEPT_CR4_WRITE;
 	c->iopm_base_pa = iopm_pa;
 	c->msrpm_base_pa = msrpm_pa;
 	c->guest_asid = v->part->id + 1;
@@ -267,7 +270,10 @@ static enum exit_reason classify(u64 code)
 	case SVM_EXIT_INTR: return EXIT_INTR;
 	case SVM_EXIT_INVLPGA: return EXIT_VIRT_INSN;
 	case SVM_EXIT_NPF: return EXIT_STAGE2_FAULT;
-	case SVM_EXIT_INVALID: return EXIT_ENTRY_FAILED;
+	case SVM_EXIT_INVALID:
+	case 0xffffffffull: /* QEMU writes -1 as a 32-bit value */
+		return EXIT_ENTRY_FAILED;
+	case SVM_EXIT_CR4_WRITE: return EXIT_CR_WRITE;
 	default:
 		break;
 	}
@@ -315,6 +321,11 @@ static void svm_vcpu_run(struct vcpu *v, struct vcpu_exit *e)
 	case SVM_EXIT_IOIO:
 		extract_io(c, e);
 		break;
+	case SVM_EXIT_CR4_WRITE:
+		e->cr.cr = 4;
+		/* With decode assists, bit 63 says bits 3:0 name the source register. */
+		e->cr.gpr = (c->exit_info1 >> 63) ? (s8)(c->exit_info1 & 0xf) : -1;
+		break;
 	case SVM_EXIT_NPF:
 		e->stage2.gpa = c->exit_info2;
 		e->stage2.write = (c->exit_info1 >> 1) & 1;
@@ -354,6 +365,16 @@ static void svm_vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 
 	c->event_inject = vector | EVENT_TYPE_EXCEPTION | EVENT_VALID |
 			  (has_error ? EVENT_ERROR_VALID | ((u64)error << 32) : 0);
+}
+
+static void svm_vcpu_write_cr(struct vcpu *v, u8 cr, u64 value)
+{
+	struct svm_vcpu *s = v->arch;
+
+	if (cr == 4) {
+		s->vmcb->save.cr4 = value;
+		s->first_run = true; /* paging-mode bits changed: flush this guest's TLB */
+	}
 }
 
 static bool pat_valid(u64 pat)
@@ -417,6 +438,7 @@ const struct virt_ops svm_ops = {
 	.vcpu_set_entry = svm_vcpu_set_entry,
 	.vcpu_run = svm_vcpu_run,
 	.vcpu_get_sregs = svm_vcpu_get_sregs,
+	.vcpu_write_cr = svm_vcpu_write_cr,
 	.vcpu_inject_exception = svm_vcpu_inject_exception,
 	.vcpu_msr_read = svm_vcpu_msr_read,
 	.vcpu_msr_write = svm_vcpu_msr_write,

@@ -85,6 +85,9 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.rax) == 0x5f8, "VMCB RAX");
 _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB G_PAT");
 _Static_assert(__builtin_offsetof(struct vmcb, control.next_rip) == 0x0c8, "VMCB nRIP");
 
+/* intercept_cr: writes are bits 16-31 */
+#define INTERCEPT_CR4_WRITE (1u << (16 + 4))
+
 /* intercept_misc1 */
 #define INTERCEPT_INTR (1u << 0)
 #define INTERCEPT_NMI (1u << 1)
@@ -110,6 +113,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, control.next_rip) == 0x0c8, "VMCB
 #define INTERCEPT_MWAIT_COND (1u << 12)
 
 /* Exit codes */
+#define SVM_EXIT_CR4_WRITE 0x14
 #define SVM_EXIT_EXCEPTION_BASE 0x40
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
