@@ -515,6 +515,11 @@ void hv_main(struct boot_info *info)
 	if (info->magic != BOOT_INFO_MAGIC)
 		hv_panic("boot_info has a bad magic number 0x%x", info->magic);
 	report_boot_files();
+	if (hv_config.service_cpu != 0) {
+		log_warn("config: service_cpu = %u is not supported yet; CPU 0 serves the console",
+			 hv_config.service_cpu);
+		hv_config.service_cpu = 0;
+	}
 
 	memory_map_init();
 	acpi_init();
