@@ -8,7 +8,7 @@ UT_CFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -Iinclude -Itests/unit \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 UT_LIBS := -lcmocka
 
-UNIT_TESTS := lib pmm acpi decode gwalk loader config plan ring vuart
+UNIT_TESTS := lib pmm acpi decode gwalk loader config plan ring vuart paging
 
 # lib/string.c defines memcpy & co; for the host it is built under other names (see rename.h)
 # so the test binary still uses the C library's own.
@@ -34,3 +34,4 @@ $(BUILD)/ut/test_%: tests/unit/test_%.c $$(UT_SRCS_$$*) $$(UT_EXTRA_$$*)
 
 unit-test: $(patsubst %,$(BUILD)/ut/test_%,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
+UT_SRCS_paging := arch/x86_64/paging.c
