@@ -1560,15 +1560,15 @@ static void test_tiny_and_garbage_images(void **state)
 
 static void test_module_errors(void **state)
 {
-	struct guest_blob mods[9];
+	struct guest_blob mods[LOADER_MAX_MODULES + 1];
 	static u8 four_mib[4 * MiB];
 
 	(void)state;
 	make_mb1_elf(false, 3);
-	for (u32 i = 0; i < 9; i++)
+	for (u32 i = 0; i < LOADER_MAX_MODULES + 1; i++)
 		mods[i] = (struct guest_blob){ four_mib, sizeof(four_mib), "m.bin", "" };
-	expect_fail(load_as("k.elf", "", mods, 9), BH_ERANGE, "k.elf",
-		    "9 modules given, at most 8");
+	expect_fail(load_as("k.elf", "", mods, LOADER_MAX_MODULES + 1), BH_ERANGE, "k.elf",
+		    "10 modules given, at most 9");
 	expect_fail(load_as("k.elf", "", NULL, 2), BH_EINVAL, "k.elf", "none given");
 	mods[1].data = NULL;
 	mods[1].name = "lost.bin";
