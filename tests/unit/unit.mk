@@ -28,7 +28,10 @@ $(BUILD)/ut/lib_string_renamed.o: lib/string.c tests/unit/rename.h
 	@mkdir -p $(dir $@)
 	$(CC) $(UT_CFLAGS) -fno-builtin -include tests/unit/rename.h -c $< -o $@
 
-$(BUILD)/ut/test_%: tests/unit/test_%.c $$(UT_SRCS_$$*) $$(UT_EXTRA_$$*)
+# Every test also depends on every header: a changed contract rebuilds what uses it.
+UT_HEADERS := $(wildcard include/*.h include/*/*.h hv/*.h tests/unit/*.h)
+
+$(BUILD)/ut/test_%: tests/unit/test_%.c $$(UT_SRCS_$$*) $$(UT_EXTRA_$$*) $(UT_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(UT_CFLAGS) $(filter %.c %.o,$^) -o $@ $(UT_LIBS)
 
