@@ -14,6 +14,9 @@ python3-pexpect
 mtools
 gdisk
 dosfstools
+bochs
+bochsbios
+vgabios
 "
 
 missing=""

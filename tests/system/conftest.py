@@ -9,6 +9,7 @@ import harness
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "qemu: boots a machine under QEMU (seconds to minutes)")
+    config.addinivalue_line("markers", "bochs: boots a machine under Bochs (tens of seconds)")
 
 
 def _rel(path):
