@@ -91,6 +91,22 @@ static void set_reg32(struct vcpu *v, enum gpr r, u32 value)
 	v->regs.gpr[r] = value; /* 32-bit results zero-extend, as the CPU does */
 }
 
+static bool is_legacy_prefix(u8 b)
+{
+	return b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e ||
+	       b == 0x36 || b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65;
+}
+
+/* Bytes of legacy prefixes and a REX prefix (64-bit mode) in front of the opcode. */
+static size_t prefix_length(const u8 *b, size_t n, enum cpu_mode_bits mode)
+{
+	size_t i = 0;
+
+	while (i < n && (is_legacy_prefix(b[i]) || (mode == CPU_MODE_64 && (b[i] & 0xf0) == 0x40)))
+		i++;
+	return i;
+}
+
 /* Moves RIP past an instruction of known encoding: from the CPU's next-RIP when it gave one,
  * else by skipping legacy/REX prefixes in front of the expected opcode. */
 static enum exit_action skip_insn(struct vcpu *v, const struct vcpu_exit *e, const u8 *opcode,
@@ -98,7 +114,7 @@ static enum exit_action skip_insn(struct vcpu *v, const struct vcpu_exit *e, con
 {
 	struct vcpu_sregs s;
 	u8 bytes[INSN_MAX_LENGTH];
-	size_t n, i = 0;
+	size_t n, i;
 
 	if (e->next_rip) {
 		v->regs.rip = e->next_rip;
@@ -107,12 +123,7 @@ static enum exit_action skip_insn(struct vcpu *v, const struct vcpu_exit *e, con
 	virt->vcpu_get_sregs(v, &s);
 	if (fetch_insn(v, &s, bytes, &n))
 		goto undecodable;
-	while (i < n && (bytes[i] == 0x66 || bytes[i] == 0x67 || bytes[i] == 0xf2 ||
-			 bytes[i] == 0xf3 || bytes[i] == 0x2e || bytes[i] == 0x36 ||
-			 bytes[i] == 0x3e || bytes[i] == 0x26 || bytes[i] == 0x64 ||
-			 bytes[i] == 0x65 ||
-			 (code_mode(&s) == CPU_MODE_64 && (bytes[i] & 0xf0) == 0x40)))
-		i++;
+	i = prefix_length(bytes, n, code_mode(&s));
 	if (i + opcode_len > n || memcmp(bytes + i, opcode, opcode_len) != 0)
 		goto undecodable;
 	v->regs.rip += i + opcode_len;
@@ -402,16 +413,14 @@ static int decode_mov_to_cr(struct vcpu *v, const struct vcpu_sregs *s, u8 *cr, 
 			    u8 *len)
 {
 	u8 b[INSN_MAX_LENGTH];
-	size_t n, i = 0;
-	u8 rex = 0;
+	size_t n, i;
+	u8 rex;
 
 	if (fetch_insn(v, s, b, &n))
 		return BH_ERANGE;
-	while (i < n && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0x2e ||
-			 b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x36 || b[i] == 0x64 || b[i] == 0x65))
-		i++;
-	if (i < n && code_mode(s) == CPU_MODE_64 && (b[i] & 0xf0) == 0x40)
-		rex = b[i++];
+	i = prefix_length(b, n, code_mode(s));
+	/* Only a REX right before the opcode counts. */
+	rex = (i > 0 && code_mode(s) == CPU_MODE_64 && (b[i - 1] & 0xf0) == 0x40) ? b[i - 1] : 0;
 	if (i + 3 > n || b[i] != 0x0f || b[i + 1] != 0x22 || (b[i + 2] >> 6) != 3)
 		return BH_ENOTSUP;
 	*cr = (u8)(((b[i + 2] >> 3) & 7) | ((rex & 4) ? 8 : 0));

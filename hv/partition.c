@@ -13,7 +13,6 @@
 #include "lib/format.h"
 #include "lib/string.h"
 
-#define VECTOR_WAKEUP 0xf0
 
 struct partition *partitions[MAX_PARTITIONS];
 u32 partition_count;
@@ -160,6 +159,7 @@ static void partition_create(struct partition *p)
 {
 	const struct cfg_partition *c = p->cfg;
 	struct guest_entry entry;
+	struct guest_blob kernel;
 	char why[160];
 	int err;
 
@@ -200,12 +200,11 @@ static void partition_create(struct partition *p)
 		return;
 	}
 	vcpus_reset(p, &entry);
+	blob_from_file(&kernel, &c->kernel); /* loaded above, so it is there */
 	log_info("partition %s: %u CPU(s), %llu MiB at host 0x%llx, kernel '%s' (%s)", c->name,
 		 p->vcpu_count, (unsigned long long)(p->ram_size / MiB),
 		 (unsigned long long)p->ram_hpa, c->kernel.path,
-		 loader_format_name(loader_detect((const u8 *)(uintptr_t)boot_file_named(
-							  c->kernel.path)->addr,
-						  boot_file_named(c->kernel.path)->size)));
+		 loader_format_name(loader_detect(kernel.data, kernel.size)));
 }
 
 void partitions_create(void)

@@ -20,7 +20,6 @@ static const char *const exception_names[32] = {
 };
 
 #define VECTOR_SPURIOUS 0xff
-#define VECTOR_WAKEUP 0xf0
 
 /* Fault reports being written right now: power-off and reset wait for them (bounded), so a
  * report is never cut off by the machine going away. */

@@ -5,6 +5,8 @@
 #include "types.h"
 
 #define LAPIC_DEFAULT_BASE 0xfee00000ull
+/* Wakes an idle CPU out of HLT to look at its mailbox (hv/main.c ap_idle). */
+#define VECTOR_WAKEUP 0xf0
 
 /* Chooses the mode once on the boot CPU (x2APIC if CPUID says so). */
 void lapic_choose_mode(u64 mmio_base);

@@ -22,13 +22,12 @@ Logs, next to log_path (build/test-logs/<test>.log is the serial console):
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import harness
-from harness import HarnessError, clean_text, scaled, tail
+from harness import HarnessError, clean_text, scaled, tail, terminate_group
 
 BOCHS = os.environ.get("BOCHS", "bochs")
 OVMF = Path(os.environ.get("BULKHEAD_BOCHS_OVMF", "/usr/share/ovmf/OVMF.fd"))
@@ -248,17 +247,7 @@ class Bochs:
         """Ends the run: SIGTERM to timeout and Bochs, SIGKILL if that does not do."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(timeout=grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        terminate_group(self.proc)
         self._finish()
 
     def _finish(self):

@@ -59,6 +59,22 @@ def tail(text, lines=40):
     return "\n".join(text.splitlines()[-lines:])
 
 
+def terminate_group(proc):
+    """Ends a process started in its own process group: SIGTERM, then SIGKILL if it lingers."""
+    if proc.poll() is not None:
+        return
+    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 class HarnessError(AssertionError):
     """A boot that did not go as expected; the message carries the end of the serial log."""
 
@@ -296,17 +312,7 @@ class Qemu:
         """Ends the run (SIGTERM to the script and QEMU, SIGKILL if that does not do)."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(timeout=grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        terminate_group(self.proc)
         self._finish()
 
     def _finish(self):
