@@ -26,6 +26,7 @@ EFI_CFLAGS := $(HV_CFLAGS) -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 -DGNU_
 
 HV_SRCS := $(wildcard hv/*.c) $(wildcard drivers/*.c) $(wildcard lib/*.c) \
 	$(wildcard arch/x86_64/svm/*.c) $(wildcard arch/x86_64/svm/*.S) \
+	$(wildcard arch/x86_64/vmx/*.c) $(wildcard arch/x86_64/vmx/*.S) \
 	$(wildcard arch/x86_64/*.c) $(wildcard arch/x86_64/*.S)
 EFI_SRCS := $(wildcard boot/efi/*.c)
 

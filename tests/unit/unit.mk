@@ -9,6 +9,7 @@ UT_CFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -Iinclude -Itests/unit \
 UT_LIBS := -lcmocka
 
 UNIT_TESTS := lib pmm acpi decode gwalk loader config plan ring vuart paging
+# Further tests append themselves below with `UNIT_TESTS += name`.
 
 # lib/string.c defines memcpy & co; for the host it is built under other names (see rename.h)
 # so the test binary still uses the C library's own.
@@ -35,6 +36,6 @@ $(BUILD)/ut/test_%: tests/unit/test_%.c $$(UT_SRCS_$$*) $$(UT_EXTRA_$$*) $(UT_HE
 	@mkdir -p $(dir $@)
 	$(CC) $(UT_CFLAGS) $(filter %.c %.o,$^) -o $@ $(UT_LIBS)
 
-unit-test: $(patsubst %,$(BUILD)/ut/test_%,$(UNIT_TESTS))
+unit-test: $$(patsubst %,$(BUILD)/ut/test_%,$$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 UT_SRCS_paging := arch/x86_64/paging.c
