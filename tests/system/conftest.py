@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+import bochs
 import harness
 
 
@@ -74,6 +75,25 @@ def qemu(request, tmp_path, log_path):
     yield start
     for q in runs:
         q.kill()
+
+
+@pytest.fixture
+def bochs_run(request, tmp_path, log_path):
+    """Starts Bochs runs: bochs_run(efi=..., config=TEXT, model="ryzen", cpus=2); keyword
+    arguments as bochs.Bochs. Logs and clean-up as the qemu fixture."""
+    runs = []
+    request.node.bulkhead_runs = runs
+
+    def start(**kwargs):
+        n = len(runs) + 1
+        stem = log_path.stem if n == 1 else f"{log_path.stem}-{n}"
+        b = bochs.Bochs(log_path.with_name(stem + ".log"), tmp_path / f"bochs-{n}", **kwargs)
+        runs.append(b)
+        return b.start()
+
+    yield start
+    for b in runs:
+        b.kill()
 
 
 @pytest.hookimpl(hookwrapper=True)
