@@ -7,7 +7,8 @@
 #
 # kernel:  META-PACKAGE is resolved through its Depends to the versioned image package
 #          (linux-image-cloud-amd64 -> linux-image-6.1.0-NN-cloud-amd64); OUT receives its
-#          /boot/vmlinuz-*, OUT.config its /boot/config-*.
+#          /boot/vmlinuz-*, OUT.config its /boot/config-*. A versioned package
+#          (linux-image-6.1.0-NN-...) is taken as it is.
 # busybox: OUT receives the package's /bin/busybox.
 # Both write OUT.pkg: "package version" of the .deb the file came from.
 #
@@ -38,12 +39,11 @@ show() {
 	apt-cache show --no-all-versions "$1" 2>/dev/null || true
 }
 
-# A fresh machine may have no package lists yet: update them once if we are allowed to.
-lists_updated=no
+# A fresh machine may have no package lists yet: update them if we are allowed to.
+# Prints the paragraph; runs in a command substitution, so it exits (not returns) on failure.
 show_or_update() {
 	info=$(show "$1")
-	if [ -z "$info" ] && [ $lists_updated = no ]; then
-		lists_updated=yes
+	if [ -z "$info" ]; then
 		if [ "$(id -u)" -eq 0 ]; then
 			echo "$PROG: apt knows no package '$1': running apt-get update" >&2
 			apt-get update -qq >&2 || true
@@ -54,7 +54,7 @@ show_or_update() {
 		info=$(show "$1")
 	fi
 	[ -n "$info" ] || die "apt knows no package '$1' (run 'apt-get update' as root, and check that
-  the main component of Debian 12 is in /etc/apt/sources.list)"
+  apt's sources include Debian 12's main component)"
 	printf '%s\n' "$info"
 }
 
@@ -62,16 +62,22 @@ field() { # field NAME  (reads a control paragraph on stdin)
 	sed -n "s/^$1: //p" | head -n 1
 }
 
-if [ "$mode" = kernel ]; then
+case $pkg in
+linux-image-[0-9]*) is_meta=no ;; # a versioned image named directly (a pin)
+*) is_meta=yes ;;
+esac
+info=$(show_or_update "$pkg") || exit 1
+if [ "$mode" = kernel ] && [ $is_meta = yes ]; then
 	# The meta-package depends on exactly one versioned image: "linux-image-X (= V)".
-	dep=$(show_or_update "$pkg" | field Depends | tr ',' '\n' | sed 's/^ *//' |
+	dep=$(printf '%s\n' "$info" | field Depends | tr ',' '\n' | sed 's/^ *//' |
 		grep '^linux-image-[0-9]' | head -n 1)
 	[ -n "$dep" ] || die "'$pkg' does not depend on a linux-image-<version> package"
 	real=${dep%% *}
 	echo "$PROG: $pkg -> $real" >&2
 	pkg=$real
+	info=$(show_or_update "$pkg") || exit 1
 fi
-version=$(show_or_update "$pkg" | field Version)
+version=$(printf '%s\n' "$info" | field Version)
 [ -n "$version" ] || die "apt shows no version of '$pkg'"
 
 # ---- the .deb, from the cache or downloaded --------------------------------------------------
@@ -99,8 +105,8 @@ else
 	(cd "$dl" && apt-get download -q $sandbox "$pkg=$version" >&2) ||
 		die "apt-get download $pkg=$version failed"
 	set -- "$dl"/*.deb
-	[ $# -eq 1 ] && [ -f "$1" ] || die "apt-get download left no single .deb in $dl"
-	[ "$(dpkg-deb -f "$1" Package)" = "$pkg" ] && [ "$(dpkg-deb -f "$1" Version)" = "$version" ] ||
+	{ [ $# -eq 1 ] && [ -f "$1" ]; } || die "apt-get download left no single .deb in $dl"
+	{ [ "$(dpkg-deb -f "$1" Package)" = "$pkg" ] && [ "$(dpkg-deb -f "$1" Version)" = "$version" ]; } ||
 		die "$1 is not $pkg $version"
 	deb=$cache/$(basename "$1")
 	mv -f "$1" "$deb"
@@ -116,7 +122,7 @@ if [ "$mode" = kernel ]; then
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -m -C "$tmp" --wildcards './boot/vmlinuz-*' './boot/config-*' ||
 		die "no /boot/vmlinuz-* and /boot/config-* in $deb"
 	set -- "$tmp"/boot/vmlinuz-*
-	[ $# -eq 1 ] && [ -s "$1" ] || die "$deb holds no single non-empty /boot/vmlinuz-*"
+	{ [ $# -eq 1 ] && [ -s "$1" ]; } || die "$deb holds no single non-empty /boot/vmlinuz-*"
 	# A bzImage has "HdrS" at 0x202 (the x86 boot protocol's setup header).
 	[ "$(dd if="$1" bs=1 skip=514 count=4 2>/dev/null)" = "HdrS" ] ||
 		die "$1 from $deb is not a bzImage (no HdrS at 0x202)"

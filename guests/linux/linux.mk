@@ -19,6 +19,7 @@ LINUX_OUT := $(BUILD)/linux
 LINUX_DEBS ?= $(LINUX_OUT)/debs
 LINUX_PYTHON := $(if $(PYTHON),$(PYTHON),/usr/bin/python3)
 LINUX_FETCH := guests/linux/fetch-deb.sh
+# A meta-package (resolved through its Depends) or a versioned image package, to pin one.
 LINUX_CLOUD_META ?= linux-image-cloud-amd64
 LINUX_GENERIC_META ?= linux-image-amd64
 LINUX_BUSYBOX_PKG ?= busybox-static
