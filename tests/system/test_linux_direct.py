@@ -129,6 +129,14 @@ def test_boots_to_a_shell(linux, flavour):
     assert run(q, "nproc") == f"{SMP}\n"
     assert run(q, "grep MemTotal /proc/meminfo").split()[1] == str(memkb)
     assert run(q, "tty") == "/dev/ttyS0\n"
+    # bulkhead.partition=, a dotted (module-style) parameter, is not handed to init.
+    init = run(q, r"cat /proc/1/cmdline /proc/1/environ | tr '\0' ' '; echo")
+    assert "bulkhead" not in init and "init" in init
+    # Job control: a background job is listed.
+    q.sendline("sleep 60 &")
+    q.expect(PROMPT, timeout=10)
+    assert re.match(r"\[1\]\+ +Running +sleep 60", run(q, "jobs")), q.output[-200:]
+    run(q, "kill %1")
     # The console is the shell's controlling terminal: Ctrl-C interrupts the foreground job.
     q.sendline("sleep 60; echo not-interrupted")
     q.expect(r"sleep 60; echo not-interrupted\n", timeout=10)
