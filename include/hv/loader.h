@@ -25,10 +25,12 @@ struct guest_blob {
 enum guest_mode {
 	GUEST_MODE_PROTECTED32, /* flat 4 GiB code/data segments, paging off (multiboot) */
 	GUEST_MODE_LONG64,      /* long mode, identity-mapped page tables at cr3 */
+	GUEST_MODE_REAL16,      /* real mode at cs:rip, segment base cs * 16 (a SIPI start) */
 };
 
 /* The vCPU state a kernel's boot protocol defines, vendor-neutral. Segments are flat (base 0,
- * limit 4 GiB); the vCPU code builds the descriptors. */
+ * limit 4 GiB), except in GUEST_MODE_REAL16 (64 KiB segments, CS base cs * 16, the others 0);
+ * the vCPU code builds the descriptors. */
 struct guest_entry {
 	enum guest_mode mode;
 	u64 rip;
