@@ -41,3 +41,5 @@ unit-test: $$(patsubst %,$(BUILD)/ut/test_%,$$(UNIT_TESTS))
 UT_SRCS_paging := arch/x86_64/paging.c
 UNIT_TESTS += vpit
 UT_SRCS_vpit := hv/vpit.c
+UNIT_TESTS += vpm
+UT_SRCS_vpm := hv/vpm.c
