@@ -43,3 +43,5 @@ UNIT_TESTS += vpit
 UT_SRCS_vpit := hv/vpit.c
 UNIT_TESTS += vpm
 UT_SRCS_vpm := hv/vpm.c
+UNIT_TESTS += vrtc
+UT_SRCS_vrtc := hv/vrtc.c lib/calendar.c
