@@ -45,3 +45,5 @@ UNIT_TESTS += vpm
 UT_SRCS_vpm := hv/vpm.c
 UNIT_TESTS += vrtc
 UT_SRCS_vrtc := hv/vrtc.c lib/calendar.c
+UNIT_TESTS += vioapic
+UT_SRCS_vioapic := hv/vioapic.c
