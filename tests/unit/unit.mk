@@ -47,3 +47,5 @@ UNIT_TESTS += vrtc
 UT_SRCS_vrtc := hv/vrtc.c lib/calendar.c
 UNIT_TESTS += vioapic
 UT_SRCS_vioapic := hv/vioapic.c
+UNIT_TESTS += vplatform
+UT_SRCS_vplatform := hv/vplatform.c hv/vpit.c hv/vpm.c hv/vrtc.c hv/vioapic.c lib/calendar.c
