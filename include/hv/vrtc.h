@@ -9,9 +9,9 @@
  * freezes the clock registers for setting them, PIE, AIE, UIE), C (PF, AF, UF, IRQF; cleared by
  * reading) and D (VRT: valid RAM and time), the alarm with don't-care bytes (0xC0-0xFF), the
  * periodic, alarm and update-ended interrupts (IRQ 8, reported as a line level and a next-event
- * time, never raised by the model), 114 bytes of CMOS RAM. The NMI mask bit of port 0x70 is
- * ignored. Not emulated: daylight saving (DSE is stored, nothing more), the square wave pin,
- * the extended bank (ports 0x72/0x73).
+ * time, never raised by the model), 113 bytes of CMOS RAM (0x0e-0x7f but the century). The
+ * NMI mask bit of port 0x70 is ignored. Not emulated: daylight saving (DSE is stored, nothing
+ * more), the square wave pin, the extended bank (ports 0x72/0x73).
  *
  * Deviations from the chip, harmless to a guest that follows the data sheet: the clock
  * registers always show the time in the current format (changing DM or 24/12 converts them;
