@@ -39,3 +39,13 @@ $(BUILD)/ut/test_%: tests/unit/test_%.c $$(UT_SRCS_$$*) $$(UT_EXTRA_$$*) $(UT_HE
 unit-test: $$(patsubst %,$(BUILD)/ut/test_%,$$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 UT_SRCS_paging := arch/x86_64/paging.c
+UNIT_TESTS += vpit
+UT_SRCS_vpit := hv/vpit.c
+UNIT_TESTS += vpm
+UT_SRCS_vpm := hv/vpm.c
+UNIT_TESTS += vrtc
+UT_SRCS_vrtc := hv/vrtc.c lib/calendar.c
+UNIT_TESTS += vioapic
+UT_SRCS_vioapic := hv/vioapic.c
+UNIT_TESTS += vplatform
+UT_SRCS_vplatform := hv/vplatform.c hv/vpit.c hv/vpm.c hv/vrtc.c hv/vioapic.c lib/calendar.c
