@@ -81,8 +81,8 @@
 #define LINUX_BOOT_CS 0x10
 #define LINUX_BOOT_DS 0x18
 
-/* The decompressor of a 64-bit kernel borrows the highest pages of low memory (below the
- * EBDA, 0x9F000 here) for its paging-mode trampoline while it still runs on the loader's page
+/* The decompressor of a 64-bit kernel borrows the highest pages of the RAM below 0x9F000 (the
+ * EBDA's usual start) for its paging-mode trampoline while it still runs on the loader's page
  * tables; nothing the loader places may lie there. 64 KiB leaves ample margin. */
 #define TRAMPOLINE_KEEP_OUT (64 * KiB)
 
@@ -386,9 +386,24 @@ static void write_boot_params(struct ld *ld, const struct bz *bz)
 	}
 }
 
+/* The end of the highest RAM range below the legacy hole, as the e820 map shows it: where the
+ * decompressor's trampoline goes. */
+static u64 low_ram_top(const struct ld *ld)
+{
+	struct e820 map[LINUX_E820_MAX];
+	u32 n = linux_e820(ld, map);
+	u64 top = LD_LOW_START;
+
+	for (u32 i = 0; i < n; i++)
+		if (map[i].type == E820_RAM && map[i].addr < LD_LOW_END)
+			top = MAX(top, MIN(map[i].addr + map[i].size, LD_LOW_END));
+	return top;
+}
+
 int linux_load(struct ld *ld, struct guest_entry *entry)
 {
 	struct bz bz;
+	u64 low_top;
 	int err;
 
 	memset(&bz, 0, sizeof(bz));
@@ -403,7 +418,9 @@ int linux_load(struct ld *ld, struct guest_entry *entry)
 		err = plan_kernel(ld, &bz);
 	if (err)
 		return err;
-	ld_reserve(ld, LD_LOW_END - TRAMPOLINE_KEEP_OUT, TRAMPOLINE_KEEP_OUT);
+	low_top = low_ram_top(ld);
+	ld_reserve(ld, low_top - MIN(low_top - LD_LOW_START, TRAMPOLINE_KEEP_OUT),
+		   MIN(low_top - LD_LOW_START, TRAMPOLINE_KEEP_OUT));
 	if (ld->platform && ld->platform->acpi_size)
 		ld_reserve(ld, ld->platform->acpi_base, ld->platform->acpi_size);
 	/* The initrd first, at the top; then the boot block and the page tables, low. */
