@@ -40,6 +40,7 @@ $(BUILD)/ut/test_%: tests/unit/test_%.c $$(UT_SRCS_$$*) $$(UT_EXTRA_$$*) $(UT_HE
 unit-test: $$(patsubst %,$(BUILD)/ut/test_%,$$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 UT_SRCS_paging := arch/x86_64/paging.c
-UNIT_TESTS += loader_linux
+UNIT_TESTS += loader_linux vacpi
 UT_SRCS_loader_linux := hv/loader.c hv/loader_multiboot.c hv/loader_elf.c hv/loader_linux.c \
 	lib/error.c lib/format.c
+UT_SRCS_vacpi := hv/vacpi.c drivers/acpi.c lib/error.c lib/format.c
