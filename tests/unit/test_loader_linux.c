@@ -5,6 +5,9 @@
  * wrote. Offsets are spelled out from the x86 boot protocol and zero-page documents, not taken
  * from the code under test.
  *
+ * One test builds the partition's ACPI tables with hv/vacpi.c first, as the hypervisor will,
+ * and reads them back with drivers/acpi.c from where boot_params points.
+ *
  * Optional: BULKHEAD_TEST_BZIMAGE=/path/to/vmlinuz, or a /boot/vmlinuz-* on the machine, is
  * loaded as a real kernel; the test is skipped when there is none. */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */
@@ -22,6 +25,8 @@
 #include "types.h"
 #include "lib/error.h"
 #include "hv/loader.h"
+#include "hv/vacpi.h"
+#include "drivers/acpi.h"
 
 /* ---------------------------------------------------------------------------------------- */
 /* the boot protocol, spelled out */
@@ -815,6 +820,55 @@ static void test_acpi_area_errors(void **state)
 	assert_ok(load_pf("", NULL, 0, &pf));
 }
 
+/* The partition start as the hypervisor will do it: ACPI tables built into guest RAM at the
+ * default area, then the kernel loaded with that platform; the guest finds the tables through
+ * boot_params.acpi_rsdp_addr, and the hypervisor's own parser reads them back from there. */
+static const void *ram_map(void *ctx, u64 phys, u64 len)
+{
+	(void)ctx;
+	return phys < ram_size && len <= ram_size - phys ? ram + phys : NULL;
+}
+
+static void test_with_vacpi_tables(void **state)
+{
+	static const u32 ids[] = { 2, 3 };
+	struct vacpi_config c = {
+		.cpu_count = 2, .apic_ids = ids, .ioapic_address = VACPI_DEFAULT_IOAPIC_ADDRESS,
+		.pm1a_evt_port = VACPI_DEFAULT_PM1A_EVT, .pm1a_cnt_port = VACPI_DEFAULT_PM1A_CNT,
+		.pm_tmr_port = VACPI_DEFAULT_PM_TMR, .oem_table_id = "LINUX1",
+	};
+	struct guest_blob m = { initrd, sizeof(initrd), "initrd.img", "" };
+	struct acpi_mem mem = { ram_map, NULL };
+	struct vacpi_tables t;
+	struct guest_platform pf;
+	struct acpi_info *info = calloc(1, sizeof(*info));
+	struct expect x = plain("console=ttyS0");
+
+	(void)state;
+	assert_non_null(info);
+	initrd_fill();
+	make_bz();
+	assert_ok(vacpi_build(&c, GUEST_ACPI_BASE, ram + GUEST_ACPI_BASE, GUEST_ACPI_SIZE, &t, why,
+			      sizeof(why)));
+	pf = (struct guest_platform){ GUEST_ACPI_BASE, GUEST_ACPI_SIZE, t.rsdp };
+	assert_ok(load_pf(x.cmdline, &m, 1, &pf));
+	x.rsdp = t.rsdp;
+	x.initrd = initrd;
+	x.initrd_size = sizeof(initrd);
+	check_load(&x);
+	assert_int_equal(acpi_parse(&mem, r64(ram + entry.rsi + Z_ACPI_RSDP_ADDR), info, why,
+				    sizeof(why)), 0);
+	assert_int_equal(info->warning_count, 0);
+	assert_int_equal(info->cpu_count, 2);
+	assert_int_equal(info->cpus[1].apic_id, 3);
+	assert_true(info->fadt.present && info->s5_present);
+	/* the RSDP is where a legacy scan looks: 16-byte aligned in 0xE0000-0xFFFFF */
+	assert_true(t.rsdp >= 0xE0000 && t.rsdp + 36 <= 0x100000 && t.rsdp % 16 == 0);
+	/* and all of it lies in what the e820 map reserves */
+	assert_true(t.rsdp + t.size <= 0x100000);
+	free(info);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* placement of the kernel */
 
@@ -1167,6 +1221,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_initrd_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_area, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_area_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_with_vacpi_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_placement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_size_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_errors, setup, teardown),

@@ -42,5 +42,5 @@ unit-test: $$(patsubst %,$(BUILD)/ut/test_%,$$(UNIT_TESTS))
 UT_SRCS_paging := arch/x86_64/paging.c
 UNIT_TESTS += loader_linux vacpi
 UT_SRCS_loader_linux := hv/loader.c hv/loader_multiboot.c hv/loader_elf.c hv/loader_linux.c \
-	lib/error.c lib/format.c
+	hv/vacpi.c drivers/acpi.c lib/error.c lib/format.c
 UT_SRCS_vacpi := hv/vacpi.c drivers/acpi.c lib/error.c lib/format.c
