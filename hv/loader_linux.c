@@ -403,7 +403,7 @@ static u64 low_ram_top(const struct ld *ld)
 int linux_load(struct ld *ld, struct guest_entry *entry)
 {
 	struct bz bz;
-	u64 low_top;
+	u64 low_top, keep_out;
 	int err;
 
 	memset(&bz, 0, sizeof(bz));
@@ -419,8 +419,8 @@ int linux_load(struct ld *ld, struct guest_entry *entry)
 	if (err)
 		return err;
 	low_top = low_ram_top(ld);
-	ld_reserve(ld, low_top - MIN(low_top - LD_LOW_START, TRAMPOLINE_KEEP_OUT),
-		   MIN(low_top - LD_LOW_START, TRAMPOLINE_KEEP_OUT));
+	keep_out = MIN(low_top - LD_LOW_START, TRAMPOLINE_KEEP_OUT);
+	ld_reserve(ld, low_top - keep_out, keep_out);
 	if (ld->platform && ld->platform->acpi_size)
 		ld_reserve(ld, ld->platform->acpi_base, ld->platform->acpi_size);
 	/* The initrd first, at the top; then the boot block and the page tables, low. */
