@@ -19,7 +19,8 @@ UT_SRCS_pmm  := hv/pmm.c lib/error.c
 UT_SRCS_acpi := drivers/acpi.c lib/error.c lib/format.c
 UT_SRCS_decode := arch/x86_64/decode.c lib/error.c
 UT_SRCS_gwalk := hv/gwalk.c lib/error.c
-UT_SRCS_loader := hv/loader.c hv/loader_multiboot.c hv/loader_elf.c lib/error.c lib/format.c
+UT_SRCS_loader := hv/loader.c hv/loader_multiboot.c hv/loader_elf.c hv/loader_linux.c lib/error.c \
+	lib/format.c
 UT_SRCS_config := hv/config.c lib/format.c
 UT_SRCS_plan := hv/plan.c hv/config.c lib/format.c lib/error.c
 UT_SRCS_ring := lib/ring.c
@@ -49,3 +50,7 @@ UNIT_TESTS += vioapic
 UT_SRCS_vioapic := hv/vioapic.c
 UNIT_TESTS += vplatform
 UT_SRCS_vplatform := hv/vplatform.c hv/vpit.c hv/vpm.c hv/vrtc.c hv/vioapic.c lib/calendar.c
+UNIT_TESTS += loader_linux vacpi
+UT_SRCS_loader_linux := hv/loader.c hv/loader_multiboot.c hv/loader_elf.c hv/loader_linux.c \
+	hv/vacpi.c drivers/acpi.c lib/error.c lib/format.c
+UT_SRCS_vacpi := hv/vacpi.c drivers/acpi.c lib/error.c lib/format.c
