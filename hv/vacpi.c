@@ -111,7 +111,7 @@
 #define XAPIC_ID_LIMIT 0xFF         /* 0xFF is the xAPIC broadcast: IDs from here on are x2APIC */
 #define X2APIC_BROADCAST 0xFFFFFFFFu
 
-/* \_S5: Name (\_S5_, Package (4) { 5, 5, 0, 0 }) in AML */
+/* \_S5: Name (\_S5_, Package (4) { 7, 7, 0, 0 }) in AML */
 static const u8 dsdt_aml[] = {
 	0x08, '\\', '_', 'S', '5', '_',  /* NameOp, \_S5_ */
 	0x12, 0x08, 0x04,                /* PackageOp, PkgLength 8, NumElements 4 */

@@ -7,6 +7,7 @@
 #define BH_HV_VACPI_H
 
 #include "types.h"
+#include "hv/vpm.h"
 
 #define VACPI_MAX_CPUS 1024
 #define VACPI_ALIGN 64                 /* the buffer's guest-physical address (FACS alignment) */
@@ -14,7 +15,7 @@
 /* Fixed parts of the platform the tables describe; the hypervisor's emulation must match. */
 #define VACPI_LAPIC_ADDRESS 0xFEE00000u
 #define VACPI_SCI_IRQ 9                /* ISA IRQ 9 = GSI 9, level-triggered, active high */
-#define VACPI_SLP_TYP_S5 5             /* \_S5: PM1a_CNT.SLP_TYP value for soft-off */
+#define VACPI_SLP_TYP_S5 VPM_SLP_TYP_S5 /* \_S5: PM1a_CNT.SLP_TYP for soft-off, as the vPM decodes it */
 #define VACPI_RESET_PORT 0xCF9         /* FADT RESET_REG: an I/O byte ... */
 #define VACPI_RESET_VALUE 0x06         /* ... written with this value resets the partition */
 #define VACPI_CENTURY_INDEX 0x32       /* CMOS RTC register holding the century (BCD) */

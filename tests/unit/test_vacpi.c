@@ -159,7 +159,7 @@ static void check_raw(const struct vacpi_config *c, const char *oem, const char 
 	const u8 *rsdp = at(tab.rsdp), *facs = at(tab.facs), *xsdt = at(tab.xsdt);
 	const u8 *fadt = at(tab.fadt), *dsdt = at(tab.dsdt);
 	static const u8 aml[] = {
-		0x08, 0x5C, 0x5F, 0x53, 0x35, 0x5F, 0x12, 0x08, 0x04, 0x0A, 0x05, 0x0A, 0x05,
+		0x08, 0x5C, 0x5F, 0x53, 0x35, 0x5F, 0x12, 0x08, 0x04, 0x0A, 0x07, 0x0A, 0x07,
 		0x00, 0x00,
 	};
 	bool low = tab.facs < 0x100000000ULL;
@@ -336,7 +336,7 @@ static void test_two_cpus(void **state)
 	/* the parser's own AML search finds \_S5 in the DSDT body */
 	assert_int_equal(acpi_aml_find_s5(at(tab.dsdt) + 36, r32(at(tab.dsdt) + 4) - 36, &typa,
 					  &typb), 0);
-	assert_int_equal(typa, 5);
+	assert_int_equal(typa, VPM_SLP_TYP_S5);
 	/* the tables fit the area the loader reserves for them, with the RSDP where a legacy scan
 	 * of 0xE0000-0xFFFFF looks (16-byte boundaries) */
 	assert_true(tab.size < 4096);
