@@ -1,8 +1,9 @@
 # Bulkhead — plain GNU Make.
-#   make          build build/bulkhead.efi (and the host tools)
+#   make          build build/bulkhead.efi and build/bulkhead.elf (and the host tools)
 #   make run      install missing Debian packages, build, boot under QEMU/OVMF (serial here)
 #   make test     unit tests (cmocka, host) and system tests (pytest, QEMU)
-#   make image    build/bulkhead.img: GPT disk with an EFI system partition, for `dd` to a stick
+#   make image    build/bulkhead.iso, one image for BIOS and UEFI PCs (CD or `dd` to a USB stick),
+#                 and build/bulkhead.img, a GPT disk with an EFI system partition (UEFI only)
 
 BUILD   ?= build
 CC      := gcc
@@ -29,11 +30,14 @@ HV_SRCS := $(wildcard hv/*.c) $(wildcard drivers/*.c) $(wildcard lib/*.c) \
 	$(wildcard arch/x86_64/vmx/*.c) $(wildcard arch/x86_64/vmx/*.S) \
 	$(wildcard arch/x86_64/*.c) $(wildcard arch/x86_64/*.S)
 EFI_SRCS := $(wildcard boot/efi/*.c)
+# The multiboot2 entry (GRUB): built like the hypervisor, linked into bulkhead.elf only.
+MB2_SRCS := $(wildcard boot/multiboot2/*.c) $(wildcard boot/multiboot2/*.S)
 
 HV_OBJS  := $(patsubst %,$(BUILD)/hv-obj/%.o,$(HV_SRCS))
 EFI_OBJS := $(patsubst %,$(BUILD)/efi-obj/%.o,$(EFI_SRCS))
+MB2_OBJS := $(patsubst %,$(BUILD)/hv-obj/%.o,$(MB2_SRCS))
 
-.PHONY: all run test unit-test system-test image deps clean
+.PHONY: all run test unit-test system-test image iso deps clean
 .DEFAULT_GOAL := all
 # Test guests (guests/guests.mk sets GUESTS) and host tools (tools/tools.mk sets TOOLS).
 GUESTS :=
@@ -41,7 +45,7 @@ TOOLS :=
 -include guests/guests.mk
 -include tools/tools.mk
 
-all: $(BUILD)/bulkhead.efi $(GUESTS) $(TOOLS)
+all: $(BUILD)/bulkhead.efi $(BUILD)/bulkhead.elf $(GUESTS) $(TOOLS)
 
 $(BUILD)/hv-obj/%.c.o: %.c
 	@mkdir -p $(dir $@)
@@ -69,6 +73,13 @@ $(BUILD)/bulkhead.efi: $(BUILD)/bulkhead.so
 	@echo "  OBJCOPY $@"
 	@$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
 		-j '.rel.*' -j '.rela.*' -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+
+# The same hypervisor as a multiboot2 kernel (linker.ld): static, not PIE, at a fixed address.
+$(BUILD)/bulkhead.elf: $(MB2_OBJS) $(HV_OBJS) linker.ld
+	@echo "  LD      $@"
+	@$(LD) -static -nostdlib -no-pie -z max-page-size=0x1000 -z noexecstack --build-id=none \
+		-T linker.ld $(MB2_OBJS) $(HV_OBJS) -o $@
+	@if nm -u $@ | grep -q .; then echo "unresolved symbols in $@:"; nm -u $@; rm -f $@; exit 1; fi
 
 # ---------------------------------------------------------------------------------------------
 # Boot media and running
@@ -99,4 +110,4 @@ test: unit-test
 clean:
 	rm -rf $(BUILD)
 
--include $(HV_OBJS:.o=.d) $(EFI_OBJS:.o=.d)
+-include $(HV_OBJS:.o=.d) $(EFI_OBJS:.o=.d) $(MB2_OBJS:.o=.d)
