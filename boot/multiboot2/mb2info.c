@@ -380,8 +380,9 @@ static bool is_ram(u32 type)
 }
 
 /* A BIOS map marks address windows as "reserved" too (PCI ECAM, the APIC pages, AMD's
- * HyperTransport hole below 1 TiB). Reserved ranges that start above the last byte of RAM cannot
- * be RAM: they are recorded as MMIO, not as memory the firmware keeps. */
+ * HyperTransport hole below 1 TiB). Reserved ranges that start beyond the end of RAM, not right
+ * at it (firmware keeps RAM at the top of the low memory), cannot be RAM: they are recorded as
+ * MMIO, not as memory the firmware keeps. */
 static void mark_windows(struct map_builder *b)
 {
 	u64 ram_top = 0;
@@ -390,7 +391,7 @@ static void mark_windows(struct map_builder *b)
 		if (is_ram(spans[i].type))
 			ram_top = MAX(ram_top, spans[i].end);
 	for (u32 i = 0; i < b->count; i++)
-		if (spans[i].type == BOOT_MEM_RESERVED && spans[i].base >= ram_top)
+		if (spans[i].type == BOOT_MEM_RESERVED && spans[i].base > ram_top)
 			spans[i].type = BOOT_MEM_MMIO;
 }
 
