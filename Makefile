@@ -87,7 +87,13 @@ $(BUILD)/bulkhead.elf: $(MB2_OBJS) $(HV_OBJS) linker.ld
 $(BUILD)/bulkhead.img: $(BUILD)/bulkhead.efi guests/bulkhead.cfg tools/mkimage.sh
 	tools/mkimage.sh $@ $(BUILD)/bulkhead.efi guests/bulkhead.cfg
 
-image: $(BUILD)/bulkhead.img
+# One image for every PC: BIOS (GRUB, multiboot2) and UEFI, as a CD or written to a USB stick.
+$(BUILD)/bulkhead.iso: $(BUILD)/bulkhead.efi $(BUILD)/bulkhead.elf guests/bulkhead.cfg \
+		tools/mkiso.sh
+	tools/mkiso.sh $@ $(BUILD)/bulkhead.efi $(BUILD)/bulkhead.elf guests/bulkhead.cfg
+
+image: $(BUILD)/bulkhead.iso $(BUILD)/bulkhead.img
+iso: $(BUILD)/bulkhead.iso
 
 deps:
 	tools/install-deps.sh

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+import bochs
 import harness
 
 
@@ -43,6 +44,24 @@ def bulkhead_img(bulkhead_efi):
     return img
 
 
+@pytest.fixture(scope="session")
+def bulkhead_elf():
+    """build/bulkhead.elf, the multiboot2 kernel; fails (never skips) when not built."""
+    return _require(harness.BUILD / "bulkhead.elf", "make all")
+
+
+@pytest.fixture(scope="session")
+def bulkhead_iso(bulkhead_efi, bulkhead_elf):
+    """build/bulkhead.iso (one image for BIOS and UEFI), newer than what it is made of."""
+    iso = _require(harness.BUILD / "bulkhead.iso", "make image")
+    for src in (bulkhead_efi, bulkhead_elf, harness.REPO / "guests" / "bulkhead.cfg",
+                harness.MKISO):
+        if src.stat().st_mtime > iso.stat().st_mtime:
+            pytest.fail(f"{_rel(iso)} is older than {_rel(src)}: "
+                        "run `make image`", pytrace=False)
+    return iso
+
+
 def log_name(node):
     """build/test-logs/<module>.<test>[-<params>].log"""
     name = f"{node.module.__name__}.{node.name}" if getattr(node, "module", None) else node.name
@@ -74,6 +93,25 @@ def qemu(request, tmp_path, log_path):
     yield start
     for q in runs:
         q.kill()
+
+
+@pytest.fixture
+def bochs_run(request, tmp_path, log_path):
+    """Starts Bochs runs: bochs_run(efi=..., config=TEXT, model=..., firmware=...); keyword
+    arguments as bochs.Bochs. Logs as for qemu; every run is killed at the end of the test."""
+    runs = []
+    request.node.bulkhead_runs = runs        # their logs are printed when a test fails
+
+    def start(**kwargs):
+        n = len(runs) + 1
+        stem = log_path.stem if n == 1 else f"{log_path.stem}-{n}"
+        b = bochs.Bochs(log_path.with_name(stem + ".log"), tmp_path / f"bochs-{n}", **kwargs)
+        runs.append(b)
+        return b.start()
+
+    yield start
+    for b in runs:
+        b.kill()
 
 
 @pytest.hookimpl(hookwrapper=True)
