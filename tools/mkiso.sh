@@ -18,7 +18,8 @@
 #
 # DEST is a path in the ESP relative to its root (default: the file's base name); GRUB loads each
 # such file as `module2 /DEST DEST`, which the multiboot2 loader matches to the configuration's
-# paths (docs/boot-media.md). ESP_MIB=N forces the ESP's size in MiB. GRUB_TIMEOUT=S sets the
+# paths (docs/boot-media.md). The ESP is 64 MiB (FAT32), or larger when the files need it;
+# ESP_MIB=N forces its size in MiB (below 64: FAT16 or FAT12). GRUB_TIMEOUT=S sets the
 # menu's wait (default 1 s). Packages: grub-pc-bin, grub-common, xorriso, mtools.
 set -euo pipefail
 
@@ -123,22 +124,27 @@ total_bytes=0
 for s in "${srcs[@]}"; do
 	total_bytes=$((total_bytes + $(stat -c %s "$s")))
 done
-# Files plus a quarter for FAT, folders and slack, plus 4 MiB to spare for edits; at least
-# 8 MiB. El Torito counts the UEFI boot image in 512-byte sectors with 16 bits: past 32 MiB
-# some firmware cannot boot it from a CD (a USB stick uses the partition and does not care).
-esp_mib=$(((total_bytes + total_bytes / 4 + MIB - 1) / MIB + 4))
-[ "$esp_mib" -ge 8 ] || esp_mib=8
+# Files plus a quarter for FAT, folders and slack, rounded up: at least 64 MiB, as in
+# tools/mkimage.sh, which leaves room to add guests on the stick and makes it FAT32 (65525
+# clusters or more), the FAT that every UEFI firmware reads. A smaller ESP_MIB gives FAT16/12.
+# (El Torito counts the UEFI boot image in 512-byte sectors with 16 bits; past 32 MiB xorriso
+# writes 0 and firmware takes the whole image, which OVMF does; a stick uses the partition.)
+need_mib=$(((total_bytes + total_bytes / 4 + MIB - 1) / MIB + 4))
+esp_mib=64
+[ "$need_mib" -le "$esp_mib" ] || esp_mib=$need_mib
 if [ -n "${ESP_MIB:-}" ]; then
 	[[ "$ESP_MIB" =~ ^[1-9][0-9]*$ ]] || die "ESP_MIB wants a number of MiB, not '$ESP_MIB'"
-	[ "$ESP_MIB" -ge "$esp_mib" ] || die "ESP_MIB=$ESP_MIB is too small for the files ($esp_mib MiB needed)"
+	[ "$ESP_MIB" -ge "$need_mib" ] || die "ESP_MIB=$ESP_MIB is too small for the files ($need_mib MiB needed)"
 	esp_mib=$ESP_MIB
 fi
+fat32=()
+[ "$esp_mib" -lt 64 ] || fat32=(-F)
 esp=$work/iso/efi.img
 mkdir -p "$work/iso/boot/grub"
 truncate -s $((esp_mib * MIB)) "$esp"
 export MTOOLS_SKIP_CHECK=1
 # 64 heads x 32 sectors: 1 MiB cylinders, so any whole number of MiB has a valid geometry.
-mformat -i "$esp" -T $((esp_mib * MIB / 512)) -h 64 -s 32 -v BULKHEAD :: ||
+mformat -i "$esp" ${fat32[@]+"${fat32[@]}"} -T $((esp_mib * MIB / 512)) -h 64 -s 32 -v BULKHEAD :: ||
 	die "mformat could not create the FAT file system"
 for i in "${!dests[@]}"; do
 	dest=${dests[$i]}

@@ -381,18 +381,26 @@ static bool is_ram(u32 type)
 
 /* A BIOS map marks address windows as "reserved" too (PCI ECAM, the APIC pages, AMD's
  * HyperTransport hole below 1 TiB). Reserved ranges that start beyond the end of RAM, not right
- * at it (firmware keeps RAM at the top of the low memory), cannot be RAM: they are recorded as
- * MMIO, not as memory the firmware keeps. */
+ * at it (firmware keeps RAM at the top of the low memory), cannot be RAM: below 4 GiB they are
+ * recorded as MMIO, not as memory the firmware keeps; above 4 GiB they are left out, as UEFI
+ * firmware leaves them out of its map (the hypervisor would map them for nothing). */
 static void mark_windows(struct map_builder *b)
 {
 	u64 ram_top = 0;
+	u32 out = 0;
 
 	for (u32 i = 0; i < b->count; i++)
 		if (is_ram(spans[i].type))
 			ram_top = MAX(ram_top, spans[i].end);
-	for (u32 i = 0; i < b->count; i++)
-		if (spans[i].type == BOOT_MEM_RESERVED && spans[i].base > ram_top)
+	for (u32 i = 0; i < b->count; i++) {
+		if (spans[i].type == BOOT_MEM_RESERVED && spans[i].base > ram_top) {
+			if (spans[i].base >= 4 * GiB)
+				continue;
 			spans[i].type = BOOT_MEM_MMIO;
+		}
+		spans[out++] = spans[i];
+	}
+	b->count = out;
 }
 
 static void take_memory(struct parse *p)

@@ -5,6 +5,7 @@ test_partitions.py (AMD-V) through GRUB."""
 
 import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -24,6 +25,9 @@ def test_image_layout(bulkhead_iso, bulkhead_efi, bulkhead_elf):
     platforms = [(platform, bootable) for platform, bootable, _ in iso.boot_entries]
     assert platforms == [(BIOS, True), (UEFI, True)], iso.boot_entries
     assert iso.esp["first_lba"] * harness.SECTOR < iso.size
+    fat = harness.fat_boot_sector(iso.path, iso.esp_offset)
+    assert fat["fat_type"] == "FAT32" and fat["signature"] == b"\x55\xaa", fat
+    assert fat["total_sectors"] == iso.esp["last_lba"] - iso.esp["first_lba"] + 1, fat
     assert iso.read("/EFI/BOOT/BOOTX64.EFI") == bulkhead_efi.read_bytes()
     assert iso.read("/bulkhead.elf") == bulkhead_elf.read_bytes()
     assert iso.read("/bulkhead.cfg") == (harness.REPO / "guests" / "bulkhead.cfg").read_bytes()
@@ -61,7 +65,6 @@ def test_mkiso_rejects(tmp_path, bulkhead_efi, bulkhead_elf, case):
         "duplicate-dest": [out, bulkhead_efi, bulkhead_elf, cfg, f"{cfg}:BULKHEAD.CFG"],
         "grub-cfg-dest": [out, bulkhead_efi, bulkhead_elf, cfg, f"{cfg}:boot/grub/grub.cfg"],
     }[case]
-    import subprocess
     r = subprocess.run([str(harness.MKISO), *map(str, args)], capture_output=True, text=True,
                        cwd=harness.REPO)
     assert r.returncode != 0

@@ -216,11 +216,35 @@ static void typical_bios_boot(void **state)
 	assert_int_equal(type_at(0x9e000), BOOT_MEM_LOADER);
 	assert_int_equal(type_at(0x9d000), BOOT_MEM_USABLE);
 	assert_int_equal(type_at(0x9f000), 0); /* the partial page before the EBDA: dropped */
-	/* Reserved windows above the last RAM byte are address space, not kept memory. */
+	/* Reserved windows above the last RAM byte are address space, not kept memory; above
+	 * 4 GiB they are left out. */
 	assert_int_equal(type_at(0xb0000000), BOOT_MEM_MMIO);
-	assert_int_equal(type_at(0xfd00000000ull), BOOT_MEM_MMIO);
 	assert_int_equal(type_at(0xfffc0000), BOOT_MEM_MMIO);
+	assert_int_equal(type_at(0xfd00000000ull), 0);
 	assert_int_equal(notes.count, 0);
+}
+
+static void windows_with_ram_above_4g(void **state)
+{
+	static const struct ent e[] = {
+		{ 0x100000, 0x7fee0000, MB2_MEM_AVAILABLE },
+		{ 0xb0000000, 0x10000000, MB2_MEM_RESERVED },    /* ECAM, below the end of RAM */
+		{ 0x100000000ull, 0x80000000ull, MB2_MEM_AVAILABLE },
+		{ 0x180000000ull, 0x1000, MB2_MEM_RESERVED },     /* right at the end: kept */
+		{ 0xfd00000000ull, 0x300000000ull, MB2_MEM_RESERVED },
+	};
+
+	(void)state;
+	mbi_begin();
+	add_mmap(e, sizeof(e) / sizeof(e[0]));
+	mbi_end();
+	assert_int_equal(parse(), 0);
+	check_map_sane();
+	assert_int_equal(type_at(0xb0000000), BOOT_MEM_RESERVED);
+	assert_int_equal(type_at(0x17fffffffull), BOOT_MEM_USABLE);
+	assert_int_equal(type_at(0x180000000ull), BOOT_MEM_RESERVED);
+	assert_int_equal(type_at(0xfd00000000ull), 0);
+	assert_int_equal(info.mem[info.mem_count - 1].base, 0x180000000ull);
 }
 
 static void acpi_new_rsdp_preferred(void **state)
@@ -701,6 +725,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(typical_bios_boot),
+		cmocka_unit_test(windows_with_ram_above_4g),
 		cmocka_unit_test(acpi_new_rsdp_preferred),
 		cmocka_unit_test(config_named_on_the_command_line),
 		cmocka_unit_test(long_command_line_is_cut),
