@@ -327,8 +327,7 @@ static void take_module(struct parse *p, const struct mb2_tag_module *t)
 	f->size = t->mod_end - t->mod_start;
 }
 
-/* Returns false when the tag list is broken from here on. */
-static bool take_tag(struct parse *p, u32 off, const struct mb2_tag *tag)
+static void take_tag(struct parse *p, u32 off, const struct mb2_tag *tag)
 {
 	switch (tag->type) {
 	case MB2_TAG_CMDLINE:
@@ -371,7 +370,6 @@ static bool take_tag(struct parse *p, u32 off, const struct mb2_tag *tag)
 	default:
 		break;
 	}
-	return true;
 }
 
 static bool is_ram(u32 type)

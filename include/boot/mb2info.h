@@ -53,8 +53,9 @@ int mb2_parse(const void *mbi, u64 avail, const struct mb2_where *where, struct 
  * matching it to a module as described above; unmatched paths get error BH_ENOENT. */
 void mb2_name_files(struct boot_info *info, const struct config *cfg, struct mb2_notes *notes);
 
-/* Takes `pages` whole pages of usable RAM ending at or below `limit` (the highest that fit),
- * marks them BOOT_MEM_LOADER in info->mem and stores their address in *addr. 0 or BH_ENOMEM. */
+/* Takes `pages` whole pages of usable RAM ending at or below `limit` (the highest that fit,
+ * never page 0), marks them BOOT_MEM_LOADER in info->mem and stores their address in *addr.
+ * Returns 0, or BH_ENOMEM when nothing fits or the map has no room to split a region. */
 int mb2_take_pages(struct boot_info *info, u64 pages, u64 limit, u64 *addr);
 
 /* True when the two paths name the same file on the boot volume (see above). */

@@ -721,6 +721,73 @@ static void firmware_rsdp(void **state)
 	assert_int_equal(mb2_find_rsdp(NULL, 0xe0000, sizeof(area), copy, sizeof(copy)), 0);
 }
 
+/* Mutation fuzzing: random bytes of a typical structure changed, random truncations; the parser
+ * may refuse it but must never read outside it (ASan) and must leave a sane boot_info. */
+static u64 rng_state = 0x6d62326d62326d62ull;
+
+static u64 rng(void)
+{
+	u64 z = (rng_state += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static void fuzz_tag_lists(void **state)
+{
+	static struct config cfg;
+	static const char text[] = "[partition a]\ncpus = 1\nmemory = 16M\n"
+				   "kernel = guests/a.elf\nmodule = /B.bin\n";
+	static u8 base[sizeof(m.buf)];
+	u32 base_len;
+
+	(void)state;
+	mbi_begin();
+	add_cmdline("config=bulkhead.cfg");
+	add_module(0x15a000, 0x15a100, "bulkhead.cfg");
+	add_module(0x15b000, 0x15c000, "guests/a.elf");
+	add_module(0x15d000, 0x15d010, "b.bin x");
+	add_mmap(qemu_map, sizeof(qemu_map) / sizeof(qemu_map[0]));
+	mbi_tag(MB2_TAG_ACPI_NEW, MB2_RSDP_V2_SIZE);
+	base_len = mbi_end();
+	memcpy(base, m.buf, base_len);
+	config_defaults(&cfg);
+	config_parse(&cfg, text, sizeof(text) - 1);
+
+	for (u32 round = 0; round < 20000; round++) {
+		u32 len = base_len, flips = 1 + (u32)(rng() % 8);
+		u8 *copy;
+
+		for (u32 i = 0; i < flips; i++) {
+			u32 at = (u32)(rng() % base_len);
+
+			m.buf[at] = rng() % 4 ? (u8)rng() : 0xff;
+		}
+		if (rng() % 8 == 0)
+			len = (u32)(rng() % base_len);
+		/* A heap copy of exactly `len` bytes: ASan sees any read past it. */
+		copy = malloc(len ? len : 1);
+		assert_non_null(copy);
+		memcpy(copy, m.buf, len);
+		if (mb2_parse(copy, len, &where, &info, &notes) == 0) {
+			check_map_sane();
+			assert_true(info.file_count <= BOOT_MAX_FILES);
+			assert_true(info.config_file < (s32)info.file_count);
+			for (u32 i = 0; i < info.file_count; i++)
+				assert_true(strlen(info.files[i].name) < BOOT_NAME_MAX);
+			assert_true(strlen(info.cmdline) < BOOT_CMDLINE_MAX);
+			assert_true(info.trampoline == 0 || (info.trampoline >= PAGE_SIZE &&
+							     info.trampoline < MB2_TRAMPOLINE_LIMIT));
+			mb2_name_files(&info, &cfg, &notes);
+			assert_true(info.file_count <= BOOT_MAX_FILES);
+		}
+		assert_int_equal(info.magic, BOOT_INFO_MAGIC);
+		free(copy);
+		memcpy(m.buf, base, base_len);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +812,7 @@ int main(void)
 		cmocka_unit_test(files_named_by_the_configuration),
 		cmocka_unit_test(too_many_named_files),
 		cmocka_unit_test(firmware_rsdp),
+		cmocka_unit_test(fuzz_tag_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
