@@ -54,3 +54,5 @@ UNIT_TESTS += loader_linux vacpi
 UT_SRCS_loader_linux := hv/loader.c hv/loader_multiboot.c hv/loader_elf.c hv/loader_linux.c \
 	hv/vacpi.c drivers/acpi.c lib/error.c lib/format.c
 UT_SRCS_vacpi := hv/vacpi.c drivers/acpi.c lib/error.c lib/format.c
+UNIT_TESTS += mb2info
+UT_SRCS_mb2info := boot/multiboot2/mb2info.c hv/config.c lib/format.c lib/error.c
