@@ -39,3 +39,5 @@ $(BUILD)/ut/test_%: tests/unit/test_%.c $$(UT_SRCS_$$*) $$(UT_EXTRA_$$*) $(UT_HE
 unit-test: $$(patsubst %,$(BUILD)/ut/test_%,$$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 UT_SRCS_paging := arch/x86_64/paging.c
+UNIT_TESTS += vlapic
+UT_SRCS_vlapic := hv/vlapic.c
