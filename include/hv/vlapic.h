@@ -77,7 +77,10 @@ struct vlapic_group {
 enum vlapic_action {
 	/* Emulated here and finished; a read's result is in *value. */
 	VLAPIC_DONE,
-	/* The caller reads the same register (offset or MSR) of the physical LAPIC into *value. */
+	/* The caller reads the same register (offset or MSR) of the physical LAPIC into *value.
+	 * From vlapic_mmio this assumes the host's LAPIC is in xAPIC mode too: through x2APIC
+	 * MSRs some forwarded xAPIC accesses (APR, an absent CMCI LVT, a non-zero EOI or ESR
+	 * write) would be #GP in the hypervisor. A host in x2APIC mode gives its guests x2APIC. */
 	VLAPIC_FORWARD_READ,
 	/* The caller writes *value to the same register of the physical LAPIC. */
 	VLAPIC_FORWARD_WRITE,
