@@ -56,3 +56,5 @@ UT_SRCS_loader_linux := hv/loader.c hv/loader_multiboot.c hv/loader_elf.c hv/loa
 UT_SRCS_vacpi := hv/vacpi.c drivers/acpi.c lib/error.c lib/format.c
 UNIT_TESTS += mb2info
 UT_SRCS_mb2info := boot/multiboot2/mb2info.c hv/config.c lib/format.c lib/error.c
+UNIT_TESTS += vlapic
+UT_SRCS_vlapic := hv/vlapic.c
