@@ -7,6 +7,7 @@
 #include "hv/gwalk.h"
 #include "hv/log.h"
 #include "hv/partition.h"
+#include "hv/pdev.h"
 #include "hv/vcpu.h"
 #include "lib/error.h"
 #include "lib/format.h"
@@ -18,6 +19,9 @@
 #define HV_CPUID_TIMING 0x40000010
 #define HV_CPUID_MAX HV_CPUID_TIMING
 #define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_X2APIC (1u << 21)
+#define CPUID7_ECX_LA57 (1u << 16)
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
 #define CPUID81_ECX_SVM (1u << 2)
 #define RFLAGS_DF (1ull << 10)
@@ -164,11 +168,18 @@ static void count_violation(struct vcpu *v, const char *fmt, ...)
 
 static void cpuid_filter(u32 leaf, u32 sub, struct cpuid_regs *r)
 {
-	(void)sub;
 	switch (leaf) {
 	case 1:
-		r->ecx &= ~CPUID1_ECX_VMX;
+		/* x2APIC and the TSC-deadline timer are hidden until their MSRs are handled: a
+		 * guest keeps its LAPIC in xAPIC mode, whose page the hypervisor decodes. */
+		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE);
 		r->ecx |= CPUID1_ECX_HYPERVISOR;
+		break;
+	case 7:
+		/* 5-level paging: the guest page walker (hv/gwalk.c) has 4 levels, so CR4.LA57 is
+		 * refused; a guest must not see the feature. */
+		if (sub == 0)
+			r->ecx &= ~CPUID7_ECX_LA57;
 		break;
 	case 0x80000001:
 		r->ecx &= ~CPUID81_ECX_SVM;
@@ -277,6 +288,9 @@ static u32 port_read(struct vcpu *v, u16 port, u8 size)
 	struct partition *p = v->part;
 	u32 value = 0;
 
+	if (pdev_port(v, port, size, true, &value) == PDEV_DONE)
+		return value;
+	value = 0;
 	for (u8 i = 0; i < size; i++) {
 		u16 pt = (u16)(port + i);
 		u8 b = 0xff;
@@ -297,6 +311,8 @@ static void port_write(struct vcpu *v, u16 port, u8 size, u32 value)
 {
 	struct partition *p = v->part;
 
+	if (pdev_port(v, port, size, false, &value) == PDEV_DONE)
+		return;
 	if (!port_in_vuart(port)) {
 		count_violation(v, "write of I/O port 0x%x", port);
 		return;
@@ -369,10 +385,19 @@ static enum exit_action handle_stage2(struct vcpu *v, const struct vcpu_exit *e)
 		partition_fail(v, why);
 		return EXIT_FAILED;
 	}
-	count_violation(v, "%s of guest-physical 0x%llx", insn.op == MMIO_LOAD ? "read" : "write",
-			(unsigned long long)e->stage2.gpa);
+	u64 value = insn.op == MMIO_LOAD ? 0 :
+		    mmio_store_value(&insn, v->regs.gpr[insn.reg]);
+	enum pdev_result r = pdev_mmio(v, e->stage2.gpa, insn.size, insn.op != MMIO_LOAD, &value);
+
+	if (r != PDEV_DONE) {
+		/* No device there, or refused: an empty bus (loads read all ones). */
+		count_violation(v, "%s of guest-physical 0x%llx",
+				insn.op == MMIO_LOAD ? "read" : "write",
+				(unsigned long long)e->stage2.gpa);
+		value = r == PDEV_BLOCKED ? 0 : ~0ull;
+	}
 	if (insn.op == MMIO_LOAD)
-		v->regs.gpr[insn.reg] = mmio_load_result(&insn, v->regs.gpr[insn.reg], ~0ull,
+		v->regs.gpr[insn.reg] = mmio_load_result(&insn, v->regs.gpr[insn.reg], value,
 							 code_mode(&s));
 	v->regs.rip += insn.length;
 	if (code_mode(&s) != CPU_MODE_64)
@@ -547,7 +572,11 @@ void vcpu_loop(struct vcpu *v)
 	while (v->state == VCPU_RUNNING && v->part->state == PART_RUNNING) {
 		virt->vcpu_run(v, &e);
 		v->exits[e.reason]++;
-		switch (exit_dispatch(v, &e)) {
+		enum exit_action a = exit_dispatch(v, &e);
+
+		if (v->part->state == PART_RUNNING)
+			pdev_flush(v);
+		switch (a) {
 		case EXIT_RESUME:
 			break;
 		case EXIT_VCPU_DONE:

@@ -8,12 +8,15 @@
 #include "arch/tsc.h"
 #include "arch/x86.h"
 #include "drivers/acpi.h"
+#include "drivers/cmos.h"
+#include "hv/vrtc.h"
 #include "drivers/power.h"
 #include "drivers/uart.h"
 #include "hv/config.h"
 #include "hv/hv.h"
 #include "hv/log.h"
 #include "hv/partition.h"
+#include "hv/pdev.h"
 #include "hv/percpu.h"
 #include "hv/plan.h"
 #include "hv/vcpu.h"
@@ -222,6 +225,21 @@ static void acpi_init(void)
 }
 
 static int pit_calibration;
+static u64 boot_unix_ns; /* Unix time at TSC origin, from the machine's RTC */
+
+/* The date for the guests' virtual RTCs: the machine's RTC, read once. */
+static void wall_clock_init(void)
+{
+	u8 regs[CMOS_CLOCK_REGS];
+	u64 secs;
+
+	if (!cmos_read_clock(regs) || vrtc_decode_cmos(regs, sizeof(regs), 0, &secs) != 0) {
+		log_warn("clock: the RTC gave no valid date; guests start at 1970-01-01");
+		return;
+	}
+	boot_unix_ns = secs * 1000000000ull - tsc_uptime_ns();
+	log_info("clock: RTC says %llu s since 1970", (unsigned long long)secs);
+}
 
 static void clock_init(void)
 {
@@ -235,6 +253,12 @@ static void clock_init(void)
 		log_warn("clock: no PIT or PM timer to calibrate the TSC; timestamps are off");
 	else
 		log_info("clock: TSC runs at %llu kHz", (unsigned long long)(tsc_hz() / 1000));
+	wall_clock_init();
+}
+
+u64 hv_unix_time_ns(void)
+{
+	return boot_unix_ns + tsc_uptime_ns();
 }
 
 /* ------------------------------------------------------------------ CPUs */
@@ -499,6 +523,9 @@ static NORETURN void service_loop(void)
 	for (;;) {
 		int c = uart_getc(&console);
 
+		for (u32 i = 0; i < partition_count; i++)
+			if (partitions[i]->state == PART_RUNNING)
+				pdev_tick(partitions[i]);
 		if (c == 's') {
 			log_info("stats: %u partition(s)", partition_count);
 			for (u32 i = 0; i < partition_count; i++)

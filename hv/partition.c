@@ -7,7 +7,9 @@
 #include "hv/hv.h"
 #include "hv/loader.h"
 #include "hv/log.h"
+#include "hv/pdev.h"
 #include "hv/percpu.h"
+#include "hv/vacpi.h"
 #include "hv/pmm.h"
 #include "lib/error.h"
 #include "lib/format.h"
@@ -60,11 +62,10 @@ static void console_tx(void *ctx, u8 byte)
 		console_flush_line(p);
 }
 
+/* The vUART's interrupt line (called with p->lock held): IOAPIC pin 4. */
 static void console_irq(void *ctx, bool level)
 {
-	/* Interrupt delivery to the guest arrives with the virtual IOAPIC. */
-	(void)ctx;
-	(void)level;
+	pdev_irq_locked(ctx, VPLATFORM_GSI_UART, level);
 }
 
 /* ------------------------------------------------------------------ loading */
@@ -90,6 +91,39 @@ static void blob_from_file(struct guest_blob *b, const struct cfg_file *cf)
 	b->size = f ? f->size : 0;
 	b->name = cf->path;
 	b->args = cf->args;
+}
+
+/* A Linux kernel also gets the platform description the x86 boot protocol points at: ACPI
+ * tables listing exactly the partition's CPUs and virtual devices. */
+static int load_linux(struct partition *p, struct guest_ram *ram, const struct guest_blob *kernel,
+		      const struct guest_blob *modules, u32 nmod, struct guest_entry *entry,
+		      char *why, size_t why_size)
+{
+	u32 ids[MAX_VCPUS];
+	struct vacpi_config ac = {
+		.cpu_count = p->vcpu_count, .apic_ids = ids,
+		.ioapic_address = (u32)PDEV_IOAPIC_BASE, .ioapic_id = 0, .ioapic_gsi_base = 0,
+		.pm1a_evt_port = VPLATFORM_PM_BASE, .pm1a_cnt_port = VPLATFORM_PM_BASE + 4,
+		.pm_tmr_port = VPLATFORM_PM_BASE + 8,
+		.oem_id = "BLKHD ", .oem_table_id = "BULKHEAD", .oem_revision = 1,
+	};
+	struct vacpi_tables t;
+	struct guest_platform gp = { GUEST_ACPI_BASE, GUEST_ACPI_SIZE, 0 };
+	int err;
+
+	for (u32 i = 0; i < p->vcpu_count; i++)
+		ids[i] = p->vcpus[i].cpu->apic_id;
+	if (ram->size < GUEST_ACPI_BASE + GUEST_ACPI_SIZE) {
+		fmt_snprintf(why, why_size, "too little RAM for a Linux guest");
+		return BH_ERANGE;
+	}
+	err = vacpi_build(&ac, GUEST_ACPI_BASE, ram->base + GUEST_ACPI_BASE, GUEST_ACPI_SIZE, &t,
+			  why, why_size);
+	if (err)
+		return err;
+	gp.acpi_rsdp = t.rsdp;
+	return loader_load_platform(ram, kernel, p->cfg->cmdline, modules, nmod, &gp, entry, why,
+				    why_size);
 }
 
 /* Scrubs RAM and loads the images from the copies read at boot. */
@@ -119,6 +153,8 @@ static int partition_load(struct partition *p, struct guest_entry *entry, char *
 			return BH_ENOENT;
 		}
 	}
+	if (loader_detect(kernel.data, kernel.size) == GUEST_FORMAT_LINUX)
+		return load_linux(p, &ram, &kernel, modules, nmod, entry, why, why_size);
 	return loader_load(&ram, &kernel, c->cmdline, modules, nmod, entry, why, why_size);
 }
 
@@ -137,6 +173,7 @@ static void vcpus_reset(struct partition *p, const struct guest_entry *entry)
 		}
 	}
 	vuart_reset(&p->uart);
+	pdev_reset(p);
 	p->line_len = 0;
 }
 
@@ -319,6 +356,47 @@ static void partition_restart(struct vcpu *v)
 	p->restarts++;
 	log_info("partition %s: restarted (restart %u)", p->cfg->name, p->restarts);
 	v->state = VCPU_RUNNING;
+}
+
+/* Takes the partition's other CPUs back: a running vCPU leaves its guest on the NMI, sees the
+ * partition no longer running, and its CPU goes idle. */
+static void vcpus_kick_others(struct vcpu *v)
+{
+	struct partition *p = v->part;
+
+	for (u32 i = 0; i < p->vcpu_count; i++) {
+		struct vcpu *o = &p->vcpus[i];
+
+		if (o == v)
+			continue;
+		if (o->state == VCPU_RUNNING)
+			lapic_send_nmi(o->cpu->apic_id);
+		else if (o->state != VCPU_HALTED)
+			o->state = VCPU_STOPPED;
+	}
+}
+
+void partition_stop(struct vcpu *v, const char *why)
+{
+	struct partition *p = v->part;
+
+	if (p->line_len)
+		console_flush_line(p);
+	p->state = PART_STOPPED;
+	v->state = VCPU_STOPPED;
+	vcpus_kick_others(v);
+	log_info("partition %s: stopped (%s)", p->cfg->name, why);
+	partition_print_stats(p);
+}
+
+void partition_reset(struct vcpu *v, const char *why)
+{
+	struct partition *p = v->part;
+
+	if (p->line_len)
+		console_flush_line(p);
+	log_info("partition %s: %s; restarting it", p->cfg->name, why);
+	partition_restart(v);
 }
 
 void partition_fail(struct vcpu *v, const char *why)

@@ -108,6 +108,21 @@ void lapic_send_ipi(u32 apic_id, u8 vector)
 	send_ipi(apic_id, vector); /* fixed delivery, physical destination, edge */
 }
 
+void lapic_send_nmi(u32 apic_id)
+{
+	send_ipi(apic_id, 4u << 8); /* NMI delivery, physical destination */
+}
+
+u32 lapic_reg_read(u32 reg)
+{
+	return lapic_read(reg);
+}
+
+void lapic_reg_write(u32 reg, u32 value)
+{
+	lapic_write(reg, value);
+}
+
 void lapic_eoi(void)
 {
 	lapic_write(REG_EOI, 0);

@@ -62,8 +62,9 @@ void trap_dispatch(struct trap_frame *f)
 	unsigned vector = (unsigned)(f->vector & 0xff);
 
 	if (vector == 2) {
-		/* NMIs are how the hypervisor will stop or inspect a CPU; none is expected yet. */
-		log_warn("cpu %u: NMI", this_cpu()->index);
+		/* NMIs are how the hypervisor takes a CPU back from a guest: one that arrives while
+		 * the CPU is in the hypervisor has nothing left to do. */
+		log_debug("cpu %u: NMI in the hypervisor", this_cpu()->index);
 		return;
 	}
 	if (vector < 32) {

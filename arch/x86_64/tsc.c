@@ -81,6 +81,16 @@ u64 tsc_uptime_us(void)
 	return d / ticks_per_second * 1000000 + (d % ticks_per_second) * 1000000 / ticks_per_second;
 }
 
+u64 tsc_uptime_ns(void)
+{
+	if (!ticks_per_second)
+		return 0;
+	u64 d = rdtsc() - origin_tsc;
+
+	return d / ticks_per_second * 1000000000ull +
+	       (d % ticks_per_second) * 1000000000ull / ticks_per_second;
+}
+
 void udelay(u64 us)
 {
 	if (!ticks_per_second) {

@@ -19,6 +19,11 @@ void lapic_send_sipi(u32 apic_id, u8 vector_page);
 /* A fixed interrupt with `vector` to one CPU. */
 void lapic_send_ipi(u32 apic_id, u8 vector);
 void lapic_eoi(void);
+void lapic_send_nmi(u32 apic_id);
+/* A register of this CPU's LAPIC by its xAPIC offset (through the MSR in x2APIC mode): for
+ * the accesses a guest makes to the LAPIC it owns. */
+u32 lapic_reg_read(u32 reg);
+void lapic_reg_write(u32 reg, u32 value);
 /* Waits (bounded) until an IPI left this CPU's LAPIC (xAPIC only; x2APIC has no busy bit). */
 bool lapic_wait_idle(void);
 

@@ -19,6 +19,7 @@ int tsc_calibrate_pm_timer(u16 port, bool is_32bit);
 
 /* Nanoseconds / microseconds since the origin; 0 before calibration. */
 u64 tsc_uptime_us(void);
+u64 tsc_uptime_ns(void);
 void udelay(u64 us);
 
 #endif

@@ -17,6 +17,9 @@ extern struct acpi_info hv_acpi;
  * fatal: the hypervisor cannot keep its promises without its tables. */
 void *hv_alloc(u64 size, u64 align, u64 limit);
 
+/* Wall-clock time (Unix, ns) from the machine's RTC at boot plus the TSC since. */
+u64 hv_unix_time_ns(void);
+
 /* A boot step failed and the hypervisor cannot continue: logged, then this CPU stops. */
 NORETURN void hv_panic(const char *fmt, ...) PRINTF_LIKE(1, 2);
 

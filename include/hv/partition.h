@@ -6,6 +6,8 @@
 #include "arch/spinlock.h"
 #include "hv/config.h"
 #include "hv/vcpu.h"
+#include "hv/vlapic.h"
+#include "hv/vplatform.h"
 #include "hv/vuart.h"
 #include "lib/ring.h"
 
@@ -37,6 +39,11 @@ struct partition {
 	struct vcpu vcpus[MAX_VCPUS];
 
 	struct vuart uart;
+	struct vplatform platform;   /* PIT, PM block, RTC, IOAPIC (under lock) */
+	bool platform_ready;         /* platform initialised once (the RTC offset survives) */
+	u64 next_poll_ns;            /* when the devices next need a poll (timer interrupts) */
+	u32 pending_events;          /* VPLATFORM_EV_* found by the service CPU, for vCPU 0 */
+	struct vlapic_group lapics;  /* the vCPUs' LAPICs as far as the hypervisor keeps them */
 	struct ring console;         /* everything it printed, newest CONSOLE_RING_SIZE bytes */
 	char line[CONSOLE_LINE_MAX]; /* current console line, for the prefixed live output */
 	u32 line_len;
@@ -58,6 +65,10 @@ void partitions_start(void);
 /* A vCPU found its partition broken (triple fault, forbidden act): logs `why` with the
  * registers and applies the partition's on_crash policy. Called on the failing vCPU's CPU. */
 void partition_fail(struct vcpu *v, const char *why);
+/* The guest powered its machine off: the partition stops (policy does not apply). */
+void partition_stop(struct vcpu *v, const char *why);
+/* The guest reset its machine: the partition restarts from its images. */
+void partition_reset(struct vcpu *v, const char *why);
 /* A vCPU halted for good; when the last one does, the partition is stopped. */
 void partition_vcpu_halted(struct vcpu *v);
 

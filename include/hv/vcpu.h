@@ -93,6 +93,7 @@ struct vcpu {
 	u32 index;          /* within the partition */
 	struct percpu *cpu; /* the physical CPU it runs on */
 	volatile enum vcpu_state state;
+	bool init_seen;     /* an INIT arrived: the next SIPI starts it */
 	struct vcpu_regs regs;
 	u64 exits[EXIT_REASON_COUNT];
 	void *arch;         /* vendor state: VMCB/VMCS and friends */

@@ -1,0 +1,222 @@
+/* A partition's platform as its vCPUs reach it (see hv/pdev.h). The device models are pure;
+ * this file is where their decisions meet the hardware: the partition lock, the clock, IPIs to
+ * the partition's own CPUs, vCPU starts, and the lifecycle events. */
+#include "hv/pdev.h"
+#include "arch/lapic.h"
+#include "arch/tsc.h"
+#include "hv/hv.h"
+#include "hv/log.h"
+#include "hv/partition.h"
+#include "hv/percpu.h"
+#include "lib/string.h"
+
+_Static_assert(MAX_VCPUS <= VLAPIC_MAX_VCPUS, "a vLAPIC target mask covers every vCPU");
+
+#define IOAPIC_ID 0 /* the vIOAPIC's ID in the MADT; the guest's own numbering */
+#define VECTOR_FIRST_VALID 16
+
+void pdev_reset(struct partition *p)
+{
+	u32 ids[MAX_VCPUS];
+	u64 now = tsc_uptime_ns();
+
+	for (u32 i = 0; i < p->vcpu_count; i++)
+		ids[i] = p->vcpus[i].cpu->apic_id;
+	vlapic_group_init(&p->lapics, p->vcpu_count, ids, lapic_reg_read(VLAPIC_REG_VERSION));
+	if (!p->platform_ready) {
+		vplatform_init(&p->platform, IOAPIC_ID, hv_unix_time_ns() - now, now);
+		p->platform_ready = true;
+	} else {
+		vplatform_reset(&p->platform, now);
+	}
+	p->next_poll_ns = 0;
+	p->pending_events = 0;
+}
+
+enum pdev_result pdev_port(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)
+{
+	struct partition *p = v->part;
+	bool mine;
+
+	spin_lock(&p->lock);
+	mine = vplatform_io(&p->platform, port, size, in, value, tsc_uptime_ns());
+	spin_unlock(&p->lock);
+	return mine ? PDEV_DONE : PDEV_NOT_MINE;
+}
+
+void pdev_irq_locked(struct partition *p, u32 gsi, bool level)
+{
+	vplatform_set_irq(&p->platform, gsi, level);
+}
+
+/* ------------------------------------------------------------------ interrupts and vCPUs */
+
+/* INIT: the target waits for its SIPI. Only a vCPU that is not running takes it: taking a
+ * running CPU back needs the NMI path of the partition stop. */
+static void vcpu_init_signal(struct vcpu *t)
+{
+	if (t->state == VCPU_IDLE || t->state == VCPU_WAIT_SIPI || t->state == VCPU_HALTED) {
+		vlapic_reset(&t->part->lapics.cpu[t->index]);
+		t->state = VCPU_WAIT_SIPI;
+		t->init_seen = true;
+	}
+}
+
+/* SIPI: the target starts in real mode at vector * 4 KiB on its own CPU. */
+static void vcpu_startup(struct vcpu *t, u8 vector)
+{
+	struct guest_entry e = { .mode = GUEST_MODE_REAL16, .cs = (u16)(vector << 8), .rip = 0 };
+
+	if (t->state != VCPU_WAIT_SIPI || !t->init_seen)
+		return; /* a second SIPI, as the MP protocol sends, or one without INIT */
+	t->init_seen = false;
+	virt->vcpu_set_entry(t, &e);
+	t->state = VCPU_IDLE;
+	t->cpu->mailbox = t;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	lapic_send_ipi(t->cpu->apic_id, VECTOR_WAKEUP);
+	log_info("partition %s: vCPU %u (CPU %u) started at 0x%x", t->part->cfg->name, t->index,
+		 t->cpu->index, (unsigned)vector << 12);
+}
+
+static void deliver_ipi(struct vcpu *v, const struct vlapic_ipi *ipi)
+{
+	struct partition *p = v->part;
+
+	for (u32 i = 0; i < p->vcpu_count; i++) {
+		struct vcpu *t = &p->vcpus[i];
+
+		if (!(ipi->targets & (1ull << i)))
+			continue;
+		switch (ipi->mode) {
+		case VLAPIC_IPI_FIXED:
+			lapic_send_ipi(t->cpu->apic_id, ipi->vector);
+			break;
+		case VLAPIC_IPI_INIT:
+			vcpu_init_signal(t);
+			break;
+		case VLAPIC_IPI_STARTUP:
+			vcpu_startup(t, ipi->vector);
+			break;
+		case VLAPIC_IPI_NMI:
+			/* Real NMIs are the hypervisor's way back into a CPU; virtual NMI injection
+			 * is not there yet. Counted, not delivered. */
+			v->part->violations++;
+			break;
+		}
+	}
+}
+
+static void deliver_ioapic_msg(struct partition *p, const struct vioapic_msg *m)
+{
+	bool outside = false;
+	u64 targets = vlapic_destination(&p->lapics, m->dest, m->logical, false, &outside);
+
+	if (outside)
+		p->violations++;
+	if (!targets || m->vector < VECTOR_FIRST_VALID)
+		return;
+	if (m->delivery == VIOAPIC_DM_LOWEST)
+		targets &= -targets; /* the lowest-numbered CPU of the destination */
+	else if (m->delivery != VIOAPIC_DM_FIXED)
+		return; /* SMI, NMI, INIT, ExtINT from a device pin: not for a guest */
+	for (u32 i = 0; i < p->vcpu_count; i++)
+		if (targets & (1ull << i))
+			lapic_send_ipi(p->vcpus[i].cpu->apic_id, m->vector);
+}
+
+/* Polls the devices and sends their interrupts; returns the lifecycle events. */
+static u32 poll_and_deliver(struct partition *p, u64 now)
+{
+	struct vplatform_out out;
+
+	spin_lock(&p->lock);
+	vplatform_poll(&p->platform, now, &out);
+	p->next_poll_ns = out.deadline_ns;
+	spin_unlock(&p->lock);
+	for (u32 i = 0; i < out.msg_count; i++)
+		deliver_ioapic_msg(p, &out.msgs[i]);
+	return out.events;
+}
+
+void pdev_tick(struct partition *p)
+{
+	u64 now = tsc_uptime_ns();
+	u32 events;
+
+	if (now < __atomic_load_n(&p->next_poll_ns, __ATOMIC_RELAXED))
+		return;
+	events = poll_and_deliver(p, now);
+	if (events) {
+		/* Lifecycle events belong to a vCPU of the partition: vCPU 0 takes them at its
+		 * next exit, which the NMI forces. */
+		__atomic_or_fetch(&p->pending_events, events, __ATOMIC_ACQ_REL);
+		if (p->vcpus[0].state == VCPU_RUNNING)
+			lapic_send_nmi(p->vcpus[0].cpu->apic_id);
+	}
+}
+
+void pdev_flush(struct vcpu *v)
+{
+	struct partition *p = v->part;
+	u32 events = poll_and_deliver(p, tsc_uptime_ns());
+
+	if (v->index == 0)
+		events |= __atomic_exchange_n(&p->pending_events, 0, __ATOMIC_ACQ_REL);
+	if (events & VPLATFORM_EV_POWER_OFF)
+		partition_stop(v, "the guest powered off (ACPI S5)");
+	else if (events & VPLATFORM_EV_RESET)
+		partition_reset(v, "the guest reset its machine");
+}
+
+/* ------------------------------------------------------------------ MMIO */
+
+static enum pdev_result lapic_access(struct vcpu *v, u32 offset, u8 size, bool write,
+				     u64 *value)
+{
+	struct partition *p = v->part;
+	struct vlapic_ipi ipi;
+	u32 v32 = (u32)*value;
+	enum vlapic_action a;
+
+	a = vlapic_mmio(&p->lapics.cpu[v->index], &p->lapics, offset, size, write, &v32, &ipi);
+	switch (a) {
+	case VLAPIC_FORWARD_READ:
+		v32 = lapic_reg_read(offset);
+		break;
+	case VLAPIC_FORWARD_WRITE:
+		lapic_reg_write(offset, v32);
+		break;
+	case VLAPIC_SEND_IPI:
+		if (ipi.violation)
+			p->violations++;
+		deliver_ipi(v, &ipi);
+		break;
+	case VLAPIC_VIOLATION:
+	case VLAPIC_GP:
+		*value = 0;
+		return PDEV_BLOCKED;
+	case VLAPIC_DONE:
+		break;
+	}
+	if (!write)
+		*value = v32;
+	return PDEV_DONE;
+}
+
+enum pdev_result pdev_mmio(struct vcpu *v, u64 gpa, u8 size, bool write, u64 *value)
+{
+	struct partition *p = v->part;
+
+	if (gpa >= PDEV_LAPIC_BASE && gpa < PDEV_LAPIC_BASE + VLAPIC_PAGE_SIZE)
+		return lapic_access(v, (u32)(gpa - PDEV_LAPIC_BASE), size, write, value);
+	if (gpa >= PDEV_IOAPIC_BASE && gpa < PDEV_IOAPIC_BASE + VIOAPIC_MMIO_SIZE) {
+		bool mine;
+
+		spin_lock(&p->lock);
+		mine = vplatform_mmio(&p->platform, gpa, size, write, value, tsc_uptime_ns());
+		spin_unlock(&p->lock);
+		return mine ? PDEV_DONE : PDEV_NOT_MINE;
+	}
+	return PDEV_NOT_MINE;
+}
