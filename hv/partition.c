@@ -153,7 +153,8 @@ static int partition_load(struct partition *p, struct guest_entry *entry, char *
 			return BH_ENOENT;
 		}
 	}
-	if (loader_detect(kernel.data, kernel.size) == GUEST_FORMAT_LINUX)
+	p->pc_platform = loader_detect(kernel.data, kernel.size) == GUEST_FORMAT_LINUX;
+	if (p->pc_platform)
 		return load_linux(p, &ram, &kernel, modules, nmod, entry, why, why_size);
 	return loader_load(&ram, &kernel, c->cmdline, modules, nmod, entry, why, why_size);
 }

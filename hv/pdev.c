@@ -38,6 +38,8 @@ enum pdev_result pdev_port(struct vcpu *v, u16 port, u8 size, bool in, u32 *valu
 	struct partition *p = v->part;
 	bool mine;
 
+	if (!p->pc_platform)
+		return PDEV_NOT_MINE;
 	spin_lock(&p->lock);
 	mine = vplatform_io(&p->platform, port, size, in, value, tsc_uptime_ns());
 	spin_unlock(&p->lock);
@@ -144,6 +146,8 @@ void pdev_tick(struct partition *p)
 	u64 now = tsc_uptime_ns();
 	u32 events;
 
+	if (!p->pc_platform)
+		return;
 	if (now < __atomic_load_n(&p->next_poll_ns, __ATOMIC_RELAXED))
 		return;
 	events = poll_and_deliver(p, now);
@@ -159,6 +163,9 @@ void pdev_tick(struct partition *p)
 void pdev_flush(struct vcpu *v)
 {
 	struct partition *p = v->part;
+
+	if (!p->pc_platform)
+		return;
 	u32 events = poll_and_deliver(p, tsc_uptime_ns());
 
 	if (v->index == 0)
@@ -208,6 +215,8 @@ enum pdev_result pdev_mmio(struct vcpu *v, u64 gpa, u8 size, bool write, u64 *va
 {
 	struct partition *p = v->part;
 
+	if (!p->pc_platform)
+		return PDEV_NOT_MINE;
 	if (gpa >= PDEV_LAPIC_BASE && gpa < PDEV_LAPIC_BASE + VLAPIC_PAGE_SIZE)
 		return lapic_access(v, (u32)(gpa - PDEV_LAPIC_BASE), size, write, value);
 	if (gpa >= PDEV_IOAPIC_BASE && gpa < PDEV_IOAPIC_BASE + VIOAPIC_MMIO_SIZE) {

@@ -40,6 +40,7 @@ struct partition {
 
 	struct vuart uart;
 	struct vplatform platform;   /* PIT, PM block, RTC, IOAPIC (under lock) */
+	bool pc_platform;            /* it has the virtual PC platform (Linux guests), see pdev.h */
 	bool platform_ready;         /* platform initialised once (the RTC offset survives) */
 	u64 next_poll_ns;            /* when the devices next need a poll (timer interrupts) */
 	u32 pending_events;          /* VPLATFORM_EV_* found by the service CPU, for vCPU 0 */

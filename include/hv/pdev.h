@@ -2,7 +2,11 @@
  * models (vplatform: PIT, PM block, RTC, IOAPIC; vlapic: the LAPIC access policy). It takes the
  * partition's lock, gives the models the time, and carries out what they ask for: interrupts
  * as real IPIs to the partition's own CPUs, INIT/SIPI as vCPU starts, power-off and reset as
- * partition lifecycle events. */
+ * partition lifecycle events.
+ *
+ * Only partitions with pc_platform set (those booting a Linux bzImage) have these devices; the
+ * others see an empty bus everywhere outside their RAM and COM1, as before: the test guests
+ * (docs/test-guests.md) judge isolation by that. */
 #ifndef BH_HV_PDEV_H
 #define BH_HV_PDEV_H
 
