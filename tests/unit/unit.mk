@@ -39,3 +39,6 @@ $(BUILD)/ut/test_%: tests/unit/test_%.c $$(UT_SRCS_$$*) $$(UT_EXTRA_$$*) $(UT_HE
 unit-test: $$(patsubst %,$(BUILD)/ut/test_%,$$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 UT_SRCS_paging := arch/x86_64/paging.c
+UNIT_TESTS += vmx
+UT_SRCS_vmx := arch/x86_64/vmx/vmx_caps.c lib/format.c lib/error.c \
+	arch/x86_64/vmx/vmx_caps.h arch/x86_64/vmx/vmcs.h
