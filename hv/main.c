@@ -399,7 +399,8 @@ static void virt_choose(void)
 		if (svm_ops.probe(why, sizeof(why)) == 0)
 			virt = &svm_ops;
 	} else if (cpu_vendor_is("GenuineIntel")) {
-		fmt_snprintf(why, sizeof(why), "the Intel VT-x backend is not part of this build yet");
+		if (vmx_ops.probe(why, sizeof(why)) == 0)
+			virt = &vmx_ops;
 	} else {
 		fmt_snprintf(why, sizeof(why), "unknown CPU vendor");
 	}

@@ -22,7 +22,7 @@ enum exit_reason {
 	EXIT_VIRT_INSN,     /* an SVM or VMX instruction: the guest gets #UD */
 	EXIT_INVD,
 	EXIT_XSETBV,
-	EXIT_CR_WRITE,      /* a MOV to a control register the hypervisor watches (CR4) */
+	EXIT_CR_WRITE,      /* a MOV to a control register the hypervisor watches (CR0, CR4) */
 	EXIT_INIT,
 	EXIT_NMI,
 	EXIT_INTR,
@@ -115,7 +115,7 @@ struct virt_ops {
 	/* Enters the guest until the next exit, and describes it. */
 	void (*vcpu_run)(struct vcpu *v, struct vcpu_exit *exit);
 	void (*vcpu_get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
-	/* Sets a guest control register after shared code checked the value. */
+	/* Sets a guest control register (0 or 4) after shared code checked the value. */
 	void (*vcpu_write_cr)(struct vcpu *v, u8 cr, u64 value);
 	/* Queues an exception for the next entry. */
 	void (*vcpu_inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
@@ -128,6 +128,7 @@ struct virt_ops {
 
 extern const struct virt_ops *virt;
 extern const struct virt_ops svm_ops;
+extern const struct virt_ops vmx_ops;
 
 /* Runs v on this CPU until it stops; returns when the vCPU is done or taken back. */
 void vcpu_loop(struct vcpu *v);
