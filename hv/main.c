@@ -452,6 +452,9 @@ static void partitions_boot(void)
 		return;
 	if (!virt) {
 		log_err("partitions: none can start without a virtualization backend");
+		for (u32 i = 0; i < hv_config.partition_count; i++)
+			log_err("partition %s: refused: no virtualization backend",
+				hv_config.partitions[i].name);
 		return;
 	}
 	valid = plan_check(&hv_config, &machine);
