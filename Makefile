@@ -3,6 +3,7 @@
 #   make run      install missing Debian packages, build, boot under QEMU/OVMF (serial here)
 #   make test     unit tests (cmocka, host) and system tests (pytest, QEMU)
 #   make image    build/bulkhead.img: GPT disk with an EFI system partition, for `dd` to a stick
+#   make linux-guests  Debian's kernels and a busybox initramfs in build/linux (guests/linux/linux.mk)
 
 BUILD   ?= build
 CC      := gcc

@@ -4,6 +4,7 @@
 #include "arch/tsc.h"
 #include "arch/x86.h"
 #include "drivers/acpi.h"
+#include "drivers/pci.h"
 #include "hv/log.h"
 
 #define SLP_EN (1u << 13)
@@ -86,10 +87,39 @@ static void wait_for_fault_reports(void)
 		cpu_relax();
 }
 
+/* Intel PIIX4 power management function (PCI 00:01.3 on 440BX/FX machines, Bochs and QEMU `pc`):
+ * its PM1 control register powers off with SLP_TYP 0 ("soft off" in the PIIX4 datasheet). Used
+ * when there is no FADT to name the register, as with OVMF under Bochs. */
+#define PIIX4_PM_ID 0x71138086u
+#define PIIX4_PMBA 0x40
+#define PIIX4_PMREGMISC 0x80
+#define PIIX4_PM1_CNT 0x04
+
+static void piix4_power_off(void)
+{
+	if (pci_cfg_read32(0, 1, 3, 0) != PIIX4_PM_ID)
+		return;
+	if (!(pci_cfg_read32(0, 1, 3, PIIX4_PMREGMISC) & 1)) {
+		log_err("power: PIIX4 power management I/O is disabled");
+		return;
+	}
+	u16 base = (u16)(pci_cfg_read32(0, 1, 3, PIIX4_PMBA) & 0xffc0);
+
+	if (!base) {
+		log_err("power: PIIX4 power management has no I/O base");
+		return;
+	}
+	log_info("power: no FADT; PIIX4 soft-off through port 0x%x", base + PIIX4_PM1_CNT);
+	irq_disable();
+	outw((u16)(base + PIIX4_PM1_CNT), (u16)SLP_EN);
+	udelay(500000);
+}
+
 void power_off(void)
 {
 	wait_for_fault_reports();
 	if (!acpi || !acpi->fadt.present || !acpi->fadt.pm1a_cnt.address) {
+		piix4_power_off();
 		log_err("power: no ACPI PM1 control block, cannot power off");
 		return;
 	}

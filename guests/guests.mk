@@ -5,6 +5,7 @@
 # Included from the top Makefile (which defines BUILD, CC, LD); `make -f guests/guests.mk` works
 # on its own too. `make guests-smoke` boots hello, and memcheck/attacker through a test-only
 # Multiboot 1 shim, directly under QEMU (no hypervisor) and checks what they print.
+# Linux guests: guests/linux/linux.mk (`make linux-guests`, docs/linux-guests.md).
 
 BUILD ?= build
 # The includer's default goal stays its own (`all`), though this file defines targets first.
@@ -95,6 +96,9 @@ $(GUEST_OUT)/shim-%.elf: $(GUEST_OUT)/%.elf guests/lib/shim/payload.S guests/lib
 
 guests-smoke: guests $(GUEST_OUT)/shim-memcheck.elf $(GUEST_OUT)/shim-attacker.elf
 	guests/lib/shim/smoke.sh $(GUEST_OUT)
+
+# Linux guests (Debian kernels, busybox initramfs): separate targets, not part of GUESTS.
+include guests/linux/linux.mk
 
 -include $(wildcard $(GUEST_OUT)/obj32/*/*.d $(GUEST_OUT)/obj32/*/*/*.d \
 	$(GUEST_OUT)/obj64/*/*.d $(GUEST_OUT)/obj64/*/*/*.d)

@@ -2,6 +2,7 @@
  * it does not own, and when a partition has failed. Vendor code has already turned the exit into
  * a struct vcpu_exit; nothing here knows whether it came from SVM or VMX. */
 #include "arch/decode.h"
+#include "arch/tsc.h"
 #include "arch/x86.h"
 #include "hv/gwalk.h"
 #include "hv/log.h"
@@ -12,7 +13,10 @@
 #include "lib/string.h"
 
 #define HV_CPUID_BASE 0x40000000
-#define HV_CPUID_MAX 0x40000001
+/* 0x40000010 is the timing leaf hypervisors commonly offer (EAX: TSC kHz, EBX: LAPIC timer
+ * kHz), so a guest can measure time without a device it cannot have. */
+#define HV_CPUID_TIMING 0x40000010
+#define HV_CPUID_MAX HV_CPUID_TIMING
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_OSXSAVE (1u << 27)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
@@ -184,6 +188,9 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 		memcpy(&r->ebx, "Bulk", 4);
 		memcpy(&r->ecx, "head", 4);
 		memcpy(&r->edx, "Bulk", 4);
+		break;
+	case HV_CPUID_TIMING:
+		*r = (struct cpuid_regs){ (u32)(tsc_hz() / 1000), 0, 0, 0 };
 		break;
 	default:
 		if (leaf > HV_CPUID_BASE && leaf <= 0x4fffffff)

@@ -191,12 +191,12 @@ static void acpi_init(void)
 	int err;
 
 	if (!boot->rsdp) {
-		log_err("acpi: the firmware gave no RSDP; only the boot CPU will run");
+		log_warn("acpi: the firmware gave no RSDP: no CPU list, no power-off from ACPI");
 		return;
 	}
 	err = acpi_parse(&mem, boot->rsdp, &hv_acpi, why, sizeof(why));
 	if (err) {
-		log_err("acpi: %s (%s); only the boot CPU will run", why, bh_strerror(err));
+		log_err("acpi: %s (%s); ignoring ACPI", why, bh_strerror(err));
 		return;
 	}
 	for (u32 i = 0; i < hv_acpi.warning_count && i < ACPI_MAX_WARNINGS; i++)
@@ -255,22 +255,36 @@ static struct percpu *percpu_create(u32 index, u32 apic_id)
 	return cpu;
 }
 
-/* The boot CPU is CPU 0; the others follow in MADT order. */
+static void cpu_add(u32 apic_id)
+{
+	if (cpu_count == MAX_CPUS) {
+		log_warn("cpu: more than %d CPUs; APIC ID %u is not used", MAX_CPUS, apic_id);
+		return;
+	}
+	cpus[cpu_count] = percpu_create(cpu_count, apic_id);
+	cpu_count++;
+}
+
+/* The boot CPU is CPU 0; the others follow in MADT order or, on a machine without a MADT, in
+ * the order the UEFI loader found them. Without either, the boot CPU runs alone. */
 static void cpus_enumerate(u32 bsp_apic_id)
 {
 	cpus[cpu_count++] = percpu_create(0, bsp_apic_id);
-	for (u32 i = 0; i < hv_acpi.cpu_count; i++) {
-		const struct acpi_cpu *c = &hv_acpi.cpus[i];
+	if (hv_acpi.cpu_count) {
+		for (u32 i = 0; i < hv_acpi.cpu_count; i++) {
+			const struct acpi_cpu *c = &hv_acpi.cpus[i];
 
-		if (!c->enabled || c->apic_id == bsp_apic_id)
-			continue;
-		if (cpu_count == MAX_CPUS) {
-			log_warn("cpu: more than %d CPUs; APIC ID %u and later are not used",
-				 MAX_CPUS, c->apic_id);
-			break;
+			if (c->enabled && c->apic_id != bsp_apic_id)
+				cpu_add(c->apic_id);
 		}
-		cpus[cpu_count] = percpu_create(cpu_count, c->apic_id);
-		cpu_count++;
+	} else if (boot->cpu_count) {
+		log_warn("cpu: no ACPI MADT; using the %u CPUs the firmware reported at boot",
+			 boot->cpu_count);
+		for (u32 i = 0; i < boot->cpu_count && i < BOOT_MAX_CPUS; i++)
+			if (boot->cpu_apic_ids[i] != bsp_apic_id)
+				cpu_add(boot->cpu_apic_ids[i]);
+	} else {
+		log_warn("cpu: neither ACPI nor the firmware lists the CPUs; only the boot CPU runs");
 	}
 	if (hv_config.debug_phantom_cpu >= 0 && cpu_count < MAX_CPUS) {
 		/* Test hook: a CPU the MADT does not have, to exercise the no-answer path. */

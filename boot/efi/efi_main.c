@@ -29,6 +29,30 @@ static EFI_GUID file_info_guid = EFI_FILE_INFO_ID;
 static EFI_GUID acpi20_guid = ACPI_20_TABLE_GUID;
 static EFI_GUID acpi10_guid = ACPI_TABLE_GUID;
 
+/* EFI_MP_SERVICES_PROTOCOL (UEFI PI specification, volume 2); gnu-efi does not define it. Only
+ * the two queries are used; the other members are never called. */
+#define MP_SERVICES_GUID \
+	{ 0x3fdda605, 0xa76e, 0x4f46, { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } }
+#define MP_STATUS_BSP     (1u << 0)
+#define MP_STATUS_ENABLED (1u << 1)
+
+struct mp_processor_info {
+	UINT64 processor_id; /* the APIC ID */
+	UINT32 status_flag;
+	UINT32 location[3];
+	UINT32 location2[6]; /* written only when asked for with bit 24 of the number */
+};
+
+struct mp_services {
+	EFI_STATUS (EFIAPI *get_number_of_processors)(struct mp_services *self, UINTN *total,
+						       UINTN *enabled);
+	EFI_STATUS (EFIAPI *get_processor_info)(struct mp_services *self, UINTN number,
+						 struct mp_processor_info *info);
+	void *startup_all_aps, *startup_this_ap, *switch_bsp, *enable_disable_ap, *who_am_i;
+};
+
+static EFI_GUID mp_services_guid = MP_SERVICES_GUID;
+
 /* ------------------------------------------------------------------ console (before EBS) */
 
 static void efi_puts(struct loader *ld, const char *s)
@@ -234,6 +258,33 @@ static u64 find_rsdp(struct loader *ld)
 	return v1;
 }
 
+/* The APIC IDs of the CPUs the firmware started, boot CPU first. A machine whose firmware
+ * publishes a MADT does not need this; one without (OVMF under Bochs) would otherwise run on
+ * its boot CPU alone. */
+static void find_cpus(struct loader *ld)
+{
+	struct boot_info *info = ld->info;
+	struct mp_services *mp;
+	struct mp_processor_info pi;
+	UINTN total, enabled;
+
+	if (EFI_ERROR(ld->bs->LocateProtocol(&mp_services_guid, NULL, (void **)&mp)))
+		return;
+	if (EFI_ERROR(mp->get_number_of_processors(mp, &total, &enabled)))
+		return;
+	for (UINTN i = 0; i < total && info->cpu_count < BOOT_MAX_CPUS; i++) {
+		if (EFI_ERROR(mp->get_processor_info(mp, i, &pi)) ||
+		    !(pi.status_flag & MP_STATUS_ENABLED))
+			continue;
+		if (pi.status_flag & MP_STATUS_BSP && info->cpu_count) {
+			info->cpu_apic_ids[info->cpu_count++] = info->cpu_apic_ids[0];
+			info->cpu_apic_ids[0] = (u32)pi.processor_id;
+		} else {
+			info->cpu_apic_ids[info->cpu_count++] = (u32)pi.processor_id;
+		}
+	}
+}
+
 static u64 alloc_low_page(struct loader *ld)
 {
 	/* SIPI vectors address pages below 1 MiB; keep clear of the EBDA/VGA area. */
@@ -391,6 +442,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	}
 
 	ld.info->rsdp = find_rsdp(&ld);
+	find_cpus(&ld);
 	ld.info->trampoline = alloc_low_page(&ld);
 	s = ld.bs->AllocatePages(AllocateAnyPages, EfiLoaderData,
 				 EFI_SIZE_TO_PAGES(BOOT_STACK_SIZE), &addr);

@@ -80,8 +80,10 @@ static inline u64 rdtsc(void)
 
 void spin_ms(u32 ms)
 {
-	u64 start = rdtsc(), cycles = (u64)ms * 10000000ull; /* 10 GHz: never too short */
-	u64 spins = (u64)ms * 2000000ull;                      /* in case the TSC stands still */
+	u64 khz = cpu_tsc_khz();
+	/* Without the timing leaf, assume 10 GHz: never too short. */
+	u64 start = rdtsc(), cycles = (u64)ms * (khz ? khz : 10000000ull);
+	u64 spins = (u64)ms * 2000000ull; /* in case the TSC stands still */
 
 	while (rdtsc() - start < cycles && spins--)
 		cpu_relax();

@@ -4,6 +4,7 @@
 
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_HV_LEAF 0x40000000u
+#define CPUID_HV_TIMING_LEAF 0x40000010u
 
 bool cpu_hypervisor_present(void)
 {
@@ -32,4 +33,11 @@ void cpu_hypervisor_signature(char *out)
 		out[n++] = (c >= 0x21 && c <= 0x7e) ? c : '?';
 	}
 	out[n] = '\0';
+}
+
+u64 cpu_tsc_khz(void)
+{
+	if (!cpu_hypervisor_present() || cpuid(CPUID_HV_LEAF, 0).eax < CPUID_HV_TIMING_LEAF)
+		return 0;
+	return cpuid(CPUID_HV_TIMING_LEAF, 0).eax;
 }

@@ -45,6 +45,8 @@ bool cpu_hypervisor_present(void);
 /* The 12-byte signature of leaf 0x40000000 (EBX, ECX, EDX) as a string, stopping at a NUL and
  * with non-printable bytes as '?'; "none" when no hypervisor is present. out: >= 13 bytes. */
 void cpu_hypervisor_signature(char *out);
+/* TSC ticks per millisecond from the hypervisor's timing leaf 0x40000010, 0 if it has none. */
+u64 cpu_tsc_khz(void);
 
 /* --- Multiboot 2 information (what memcheck and the attacker are handed) ---------------------- */
 #define MB2_BOOT_MAGIC 0x36D76289u

@@ -10,6 +10,7 @@
 #define BOOT_MAX_FILES 32
 #define BOOT_NAME_MAX 128
 #define BOOT_CMDLINE_MAX 256
+#define BOOT_MAX_CPUS 64
 
 enum boot_mem_type {
 	BOOT_MEM_USABLE = 1,   /* free RAM */
@@ -47,6 +48,12 @@ struct boot_info {
 	u64 image_size;
 	u64 trampoline;            /* a free page below 1 MiB reserved for AP start-up, 0 if none */
 	u64 boot_stack_top;        /* the stack hv_main runs on (in BOOT_MEM_LOADER memory) */
+
+	/* APIC IDs of the enabled CPUs as the firmware found them (UEFI MP services), boot CPU
+	 * first. Used only when ACPI has no MADT (OVMF under Bochs publishes no ACPI tables);
+	 * cpu_count 0 when the loader could not tell. */
+	u32 cpu_count;
+	u32 cpu_apic_ids[BOOT_MAX_CPUS];
 
 	u32 mem_count;
 	struct boot_mem_region mem[BOOT_MAX_MEM];

@@ -22,7 +22,9 @@ Logs, next to log_path (build/test-logs/<test>.log is the serial console):
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -44,6 +46,8 @@ DEFAULT_TIME_LIMIT = 240
 # Waiting for one marker on the console.
 BOOT_TIMEOUT = 180
 SECTOR = 512
+# How many debugger stops (panics) one run survives.
+CONTINUES = 1000
 
 
 def disk_geometry(size):
@@ -58,6 +62,13 @@ def disk_geometry(size):
                 return sectors // (heads * spt), heads, spt
     raise HarnessError(f"no CHS geometry fits {sectors} sectors; pad the image "
                        "(ESP_MIB=N for tools/mkimage.sh)")
+
+
+def free_tcp_port():
+    """A local TCP port nobody listens on right now (Bochs binds it a moment later)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def render_config(template_text, fields):
@@ -80,11 +91,16 @@ class Bochs:
     model: a Bochs CPU model (`bochs --help cpu`); cpus: `cpu: count`; ips: instructions per
     emulated second; mem_mib: RAM; time_limit: wall seconds before `timeout` ends Bochs;
     verbose: Bochs' errors and infos go to its log too (large: see the template).
+    serial: "file" (COM1 written to log_path) or "socket" (COM1 on a local TCP port; the harness
+    copies what arrives to log_path and send() types on the console).
     """
 
     def __init__(self, log_path, workdir, *, efi=None, config=None, files=None, image=None,
                  model="ryzen", cpus=1, ips=DEFAULT_IPS, mem_mib=512,
-                 time_limit=DEFAULT_TIME_LIMIT, verbose=False, template=TEMPLATE):
+                 time_limit=DEFAULT_TIME_LIMIT, verbose=False, template=TEMPLATE,
+                 serial="file"):
+        if serial not in ("file", "socket"):
+            raise ValueError(f"serial must be 'file' or 'socket', not {serial!r}")
         if image is not None and (efi is not None or config is not None or files):
             raise ValueError("an image boots as it is: no efi, config or files with image")
         if image is None and efi is None:
@@ -106,6 +122,10 @@ class Bochs:
         self.time_limit = time_limit
         self.verbose = verbose
         self.template = Path(template)
+        self.serial = serial
+        self._port = None
+        self._sock = None
+        self._reader = None
 
         self.proc = None
         self.returncode = None
@@ -136,7 +156,10 @@ class Bochs:
             "OVMF": OVMF, "OVMF_ADDRESS": hex((1 << 32) - ovmf_size),
             "MODEL": self.model, "CPUS": self.cpus, "IPS": self.ips, "MEM_MIB": self.mem_mib,
             "DISK": disk, "CYLINDERS": cylinders, "HEADS": heads, "SPT": spt,
-            "SERIAL": self.log_path.resolve(), "BOCHS_LOG": self.bochs_log_path.resolve(),
+            "SERIAL": (f"mode=socket-server, dev=127.0.0.1:{self._port}" if self.serial == "socket"
+                       else f"mode=file, dev={self.log_path.resolve()}"),
+            "BOCHS_LOG": self.bochs_log_path.resolve(),
+            "CPU_PANIC": "".join(f", cpu{i}=report" for i in range(self.cpus)),
             "ERROR_ACTION": "report" if self.verbose else "ignore",
             "INFO_ACTION": "report" if self.verbose else "ignore",
         }
@@ -157,8 +180,13 @@ class Bochs:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.write_bytes(b"")
         disk = self._disk()
+        if self.serial == "socket":
+            self._port = free_tcp_port()
         self.rc_path.write_text(self.bochsrc(disk))
-        (self.workdir / "cont.rc").write_text("c\n")
+        # Debian's Bochs has its debugger compiled in: every panic (a guest's triple fault is one,
+        # see the template) stops in it and reads the next command. From /dev/null that is an
+        # end of file and Bochs quits; the rc file is read first, so it holds many "continue"s.
+        (self.workdir / "cont.rc").write_text("c\n" * CONTINUES)
         cmd = self.command()
         self._out = open(self.out_path, "wb")
         self._out.write(("$ " + " ".join(cmd) + "\n").encode())
@@ -168,7 +196,48 @@ class Bochs:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._out,
                                      stderr=subprocess.STDOUT, start_new_session=True,
                                      cwd=self.workdir)
+        if self.serial == "socket":
+            self._connect(scaled(30))
         return self
+
+    def _connect(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                self._finish()
+                raise HarnessError(f"Bochs ended (status {self.returncode}) before its serial "
+                                   f"port accepted a connection\n{self.describe()}")
+            try:
+                self._sock = socket.create_connection(("127.0.0.1", self._port), timeout=1)
+                self._sock.settimeout(None)
+                break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                raise HarnessError(f"Bochs' serial port {self._port} did not come up in "
+                                   f"{timeout:.0f} s")
+            time.sleep(0.1)
+        self._reader = threading.Thread(target=self._copy_serial, name="bochs-serial",
+                                        daemon=True)
+        self._reader.start()
+
+    def _copy_serial(self):
+        with open(self.log_path, "ab", buffering=0) as log:
+            while True:
+                try:
+                    data = self._sock.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                log.write(data)
+
+    def send(self, data):
+        """Types `data` (str or bytes) on the console (serial="socket" only)."""
+        if self._sock is None:
+            raise HarnessError("send() needs Bochs(serial='socket')")
+        self._sock.sendall(data.encode() if isinstance(data, str) else data)
 
     # -- output --------------------------------------------------------------------------------
     def raw_output(self):
@@ -259,6 +328,13 @@ class Bochs:
         if self._out is not None:
             self._out.close()
             self._out = None
+        # Bochs is gone: the reader sees the end of the stream after the last bytes.
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+            self._reader = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
         # The disk copy (tens of MiB) is not worth keeping; the lock file goes with it.
         for name in ("disk.img", "disk.img.lock"):
             try:
@@ -281,9 +357,10 @@ def faults(log):
     return [line for line in log.text.splitlines() if "FAULT" in line]
 
 
-def check_ready_no_acpi(log):
-    """A Bochs/OVMF boot: started by the UEFI loader, reached `bulkhead: ready` with its one
-    boot CPU, no FAULT line. (E: lines about the missing RSDP and power-off are expected.)"""
+def check_ready_no_acpi(log, cpus):
+    """A Bochs/OVMF boot: started by the UEFI loader, found its `cpus` CPUs without ACPI (from
+    the loader's MP-services list) and started them, reached `bulkhead: ready`, no FAULT line.
+    (The E: line about the missing RSDP is expected.)"""
     bad = faults(log)
     if bad:
         raise HarnessError("the log shows faults:\n  " + "\n  ".join(bad[:20]) +
@@ -291,8 +368,11 @@ def check_ready_no_acpi(log):
     _, m = log.require(harness.RX_START, "'Bulkhead <version> starting'")
     if m.group(2) != "uefi":
         raise HarnessError(f"started by loader {m.group(2)!r}, expected uefi")
+    if cpus > 1:
+        log.require(re.compile(rf"cpu: no ACPI MADT; using the {cpus} CPUs the firmware "
+                               r"reported at boot"), "CPU list from the UEFI loader")
     _, online = log.require(harness.RX_ONLINE, "'bulkhead: N/M CPUs online'")
-    if (int(online.group(1)), int(online.group(2))) != (1, 1):
-        raise HarnessError(f"'{online.group(0)}', expected 1/1 (no ACPI: the boot CPU only)")
+    if (int(online.group(1)), int(online.group(2))) != (cpus, cpus):
+        raise HarnessError(f"'{online.group(0)}', expected {cpus}/{cpus}")
     log.check_order(harness.RX_START, harness.RX_ONLINE, harness.RX_READY)
     return log

@@ -4,12 +4,15 @@ import re
 
 import pytest
 
+import bochs
 import harness
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "qemu: boots a machine under QEMU (seconds to minutes)")
     config.addinivalue_line("markers", "bochs: boots a machine under Bochs (tens of seconds)")
+    config.addinivalue_line("markers", "linux: boots Debian's kernels from build/linux "
+                            "(`make linux-guests`); skipped when they are not there")
 
 
 def _rel(path):
@@ -74,6 +77,25 @@ def qemu(request, tmp_path, log_path):
     yield start
     for q in runs:
         q.kill()
+
+
+@pytest.fixture
+def bochs_run(request, tmp_path, log_path):
+    """Starts Bochs runs: bochs_run(efi=..., config=TEXT, model="ryzen", cpus=2); keyword
+    arguments as bochs.Bochs. Logs and clean-up as the qemu fixture."""
+    runs = []
+    request.node.bulkhead_runs = runs
+
+    def start(**kwargs):
+        n = len(runs) + 1
+        stem = log_path.stem if n == 1 else f"{log_path.stem}-{n}"
+        b = bochs.Bochs(log_path.with_name(stem + ".log"), tmp_path / f"bochs-{n}", **kwargs)
+        runs.append(b)
+        return b.start()
+
+    yield start
+    for b in runs:
+        b.kill()
 
 
 @pytest.hookimpl(hookwrapper=True)
