@@ -226,6 +226,12 @@ static int vmx_probe(char *why, size_t why_size)
 	err = vmx_config_compute(&m, &cfg, why, why_size);
 	if (err)
 		return err;
+	log_debug("vmx: VMCS revision %u, EPT pages up to %s, controls pin 0x%x proc 0x%x proc2 "
+		  "0x%x exit 0x%x entry 0x%x%s", cfg.revision,
+		  cfg.ept_max_page == PAGE_1G ? "1 GiB" : cfg.ept_max_page == PAGE_2M ? "2 MiB"
+										: "4 KiB",
+		  cfg.pin, cfg.proc, cfg.proc2, cfg.exit_ctls, cfg.entry,
+		  (m.basic & VMX_BASIC_TRUE_CTLS) ? " (TRUE capability MSRs)" : "");
 
 	/* Every port and every MSR exits unless listed below: the partition reaches only what
 	 * hv/exit.c emulates for it. */
