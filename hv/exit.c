@@ -490,7 +490,8 @@ static enum exit_action handle_cr_write(struct vcpu *v, const struct vcpu_exit *
 		src = (enum gpr)e->cr.gpr;
 	} else {
 		if (decode_mov_to_cr(v, &s, &cr, &src, &len) != 0 || cr != e->cr.cr)
-			return fail_with(v, "a write to CR%u the hypervisor cannot decode", e->cr.cr);
+			return fail_with(v, "a write to CR%u the hypervisor cannot decode",
+					 e->cr.cr);
 		if (e->cr.gpr >= 0)
 			src = (enum gpr)e->cr.gpr;
 	}

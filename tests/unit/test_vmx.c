@@ -34,7 +34,8 @@ static struct vmx_msrs skylake(void)
 		.cr0_fixed1 = 0xffffffff,
 		.cr4_fixed0 = 0x2000,
 		.cr4_fixed1 = 0x3767ff,
-		.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_MEMTYPE_WB | EPT_CAP_PAGE_2M | EPT_CAP_PAGE_1G |
+		.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_MEMTYPE_WB | EPT_CAP_PAGE_2M |
+			    EPT_CAP_PAGE_1G |
 			    EPT_CAP_INVEPT | EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL |
 			    VPID_CAP_INVVPID | VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL,
 	};
@@ -60,7 +61,8 @@ static void test_ctl_required_bit_not_allowed(void **state)
 	u32 out, bad;
 
 	(void)state;
-	assert_int_equal(vmx_ctl_compute(0x0000000f00000000ull, 0x30, 0, 0, &out, &bad), BH_ENOTSUP);
+	assert_int_equal(vmx_ctl_compute(0x0000000f00000000ull, 0x30, 0, 0, &out, &bad),
+			 BH_ENOTSUP);
 	assert_int_equal(bad, 0x30);
 }
 
@@ -297,12 +299,15 @@ static void test_decode_instruction_exits_give_next_rip(void **state)
 	e = decode((struct vmx_exit_info){ .reason = VMX_EXIT_HLT, .rip = 0x10, .insn_length = 1 });
 	assert_int_equal(e.reason, EXIT_HLT);
 	assert_int_equal(e.next_rip, 0x11);
-	e = decode((struct vmx_exit_info){ .reason = VMX_EXIT_RDMSR, .rip = 0x10, .insn_length = 2 });
+	e = decode((struct vmx_exit_info){ .reason = VMX_EXIT_RDMSR, .rip = 0x10,
+					   .insn_length = 2 });
 	assert_int_equal(e.reason, EXIT_MSR_READ);
-	e = decode((struct vmx_exit_info){ .reason = VMX_EXIT_WRMSR, .rip = 0x10, .insn_length = 2 });
+	e = decode((struct vmx_exit_info){ .reason = VMX_EXIT_WRMSR, .rip = 0x10,
+					   .insn_length = 2 });
 	assert_int_equal(e.reason, EXIT_MSR_WRITE);
 	assert_int_equal(e.next_rip, 0x12);
-	e = decode((struct vmx_exit_info){ .reason = VMX_EXIT_INVD, .rip = 0x10, .insn_length = 2 });
+	e = decode((struct vmx_exit_info){ .reason = VMX_EXIT_INVD, .rip = 0x10,
+					   .insn_length = 2 });
 	assert_int_equal(e.reason, EXIT_INVD);
 	assert_int_equal(vmx_exit_needs(VMX_EXIT_CPUID), VMX_NEED_INSN_LENGTH);
 }

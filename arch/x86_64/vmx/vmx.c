@@ -555,7 +555,7 @@ static int vmcs_setup(struct vcpu *v)
 	wrmsr(MSR_SFMASK, 0);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
 	if (read_cr4() & CR4_OSXSAVE)
-		__asm__ volatile("xsetbv" ::"c"(0), "a"(1), "d"(0)); /* XCR0: x87 only, as at reset */
+		xsetbv(0, 1); /* XCR0: x87 only, as at reset */
 
 	s->setup_pending = false;
 	s->launched = false;

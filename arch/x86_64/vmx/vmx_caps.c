@@ -27,7 +27,8 @@ int vmx_ctl_compute(u64 cap, u32 required, u32 optional, u32 forbidden, u32 *out
 
 /* Exits nothing in Bulkhead handles, or controls that would change what the guest runs on:
  * they must be clearable (the TRUE_* MSRs make the "default1" ones clearable). */
-#define PIN_FORBIDDEN (PIN_EXTERNAL_INTERRUPT_EXITING | PIN_PREEMPTION_TIMER | PIN_POSTED_INTERRUPTS)
+#define PIN_FORBIDDEN (PIN_EXTERNAL_INTERRUPT_EXITING | PIN_PREEMPTION_TIMER |                    \
+		       PIN_POSTED_INTERRUPTS)
 #define PROC_REQUIRED (PROC_HLT_EXITING | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |        \
 		       PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS)
 #define PROC_FORBIDDEN (PROC_INTERRUPT_WINDOW_EXITING | PROC_TSC_OFFSETTING |                 \
@@ -39,11 +40,12 @@ int vmx_ctl_compute(u64 cap, u32 required, u32 optional, u32 forbidden, u32 *out
 #define PROC2_REQUIRED (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST)
 /* Without these the instructions raise #UD in the guest although CPUID lists them. */
 #define PROC2_OPTIONAL (PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES)
-#define EXITCTL_REQUIRED (EXITCTL_HOST_ADDRESS_SPACE_SIZE | EXITCTL_SAVE_IA32_PAT | EXITCTL_LOAD_IA32_PAT |  \
-		       EXITCTL_SAVE_IA32_EFER | EXITCTL_LOAD_IA32_EFER)
+#define EXITCTL_REQUIRED (EXITCTL_HOST_ADDRESS_SPACE_SIZE | EXITCTL_SAVE_IA32_PAT |                \
+			  EXITCTL_LOAD_IA32_PAT | EXITCTL_SAVE_IA32_EFER | EXITCTL_LOAD_IA32_EFER)
 #define EXITCTL_FORBIDDEN (EXITCTL_ACK_INTERRUPT_ON_EXIT | EXITCTL_SAVE_PREEMPTION_TIMER)
 #define ENTRYCTL_REQUIRED (ENTRYCTL_LOAD_IA32_PAT | ENTRYCTL_LOAD_IA32_EFER)
-#define ENTRYCTL_FORBIDDEN (ENTRYCTL_IA32E_MODE_GUEST | ENTRYCTL_TO_SMM | ENTRYCTL_DEACTIVATE_DUAL_MONITOR)
+#define ENTRYCTL_FORBIDDEN (ENTRYCTL_IA32E_MODE_GUEST | ENTRYCTL_TO_SMM |                          \
+			    ENTRYCTL_DEACTIVATE_DUAL_MONITOR)
 
 static int refuse(char *why, size_t why_size, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
@@ -105,8 +107,9 @@ static int check_ept_vpid(const struct vmx_msrs *m, u64 proc_cap, struct vmx_con
 	if (!(may2 & PROC2_ENABLE_VPID))
 		return refuse(why, why_size, "VT-x without VPID is not supported");
 	if (!(ev & EPT_CAP_WALK_4) || !(ev & EPT_CAP_MEMTYPE_WB))
-		return refuse(why, why_size, "EPT without 4-level walks or write-back tables is not "
-			      "supported (EPT/VPID capabilities 0x%llx)", (unsigned long long)ev);
+		return refuse(why, why_size, "EPT without 4-level walks or write-back tables is "
+			      "not supported (EPT/VPID capabilities 0x%llx)",
+			      (unsigned long long)ev);
 	if (!(ev & EPT_CAP_INVEPT) || !(ev & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL)))
 		return refuse(why, why_size, "EPT without INVEPT is not supported");
 	if (!(ev & VPID_CAP_INVVPID) || !(ev & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)))
@@ -141,14 +144,14 @@ int vmx_config_compute(const struct vmx_msrs *m, struct vmx_config *c, char *why
 				  &c->proc, why, why_size);
 	if (!err)
 		err = one_control("secondary processor-based", m->procbased2, PROC2_REQUIRED,
-				  PROC2_OPTIONAL, ~(u32)(PROC2_REQUIRED | PROC2_OPTIONAL), &c->proc2,
-				  why, why_size);
+				  PROC2_OPTIONAL, ~(u32)(PROC2_REQUIRED | PROC2_OPTIONAL),
+				  &c->proc2, why, why_size);
 	if (!err)
 		err = one_control("VM-exit", exit_cap, EXITCTL_REQUIRED, 0, EXITCTL_FORBIDDEN,
 				  &c->exit_ctls, why, why_size);
 	if (!err)
-		err = one_control("VM-entry", entry_cap, ENTRYCTL_REQUIRED, 0, ENTRYCTL_FORBIDDEN, &c->entry,
-				  why, why_size);
+		err = one_control("VM-entry", entry_cap, ENTRYCTL_REQUIRED, 0, ENTRYCTL_FORBIDDEN,
+				  &c->entry, why, why_size);
 	if (!err && !((entry_cap >> 32) & ENTRYCTL_IA32E_MODE_GUEST))
 		err = refuse(why, why_size, "VT-x cannot enter 64-bit guests");
 	if (err)
@@ -171,8 +174,9 @@ int vmx_feature_control(u64 current, bool *write, u64 *value, char *why, size_t 
 	if (current & FEATURE_CONTROL_LOCKED) {
 		if (current & FEATURE_CONTROL_VMX_OUTSIDE_SMX)
 			return 0;
-		return refuse(why, why_size, "VT-x is disabled by the firmware (IA32_FEATURE_CONTROL "
-			      "is locked with VMX off); enable it in the firmware setup");
+		return refuse(why, why_size, "VT-x is disabled by the firmware "
+			      "(IA32_FEATURE_CONTROL is locked with VMX off); enable it in the "
+			      "firmware setup");
 	}
 	*write = true;
 	*value = current | FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
@@ -333,7 +337,7 @@ void vmx_decode_exit(const struct vmx_exit_info *x, struct vcpu_exit *e)
 		e->next_rip = x->rip + x->insn_length;
 	switch (basic) {
 	case VMX_EXIT_EXCEPTION_NMI:
-		if (((x->intr_info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) == INTR_TYPE_NMI) {
+		if ((x->intr_info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) {
 			e->reason = EXIT_NMI;
 			break;
 		}
@@ -343,7 +347,8 @@ void vmx_decode_exit(const struct vmx_exit_info *x, struct vcpu_exit *e)
 		break;
 	case VMX_EXIT_CR_ACCESS:
 		if (CR_QUAL_TYPE(q) != CR_ACCESS_MOV_TO_CR) {
-			e->reason = EXIT_OTHER; /* CLTS/LMSW/MOV from CR: no owned bit lets them exit */
+			/* CLTS, LMSW, MOV from CR: no bit the hypervisor owns makes them exit. */
+			e->reason = EXIT_OTHER;
 			break;
 		}
 		e->reason = EXIT_CR_WRITE;
