@@ -1,8 +1,9 @@
 # Bulkhead — plain GNU Make.
-#   make          build build/bulkhead.efi (and the host tools)
+#   make          build build/bulkhead.efi and build/bulkhead.elf (and the host tools)
 #   make run      install missing Debian packages, build, boot under QEMU/OVMF (serial here)
 #   make test     unit tests (cmocka, host) and system tests (pytest, QEMU)
-#   make image    build/bulkhead.img: GPT disk with an EFI system partition, for `dd` to a stick
+#   make image    build/bulkhead.iso, one image for BIOS and UEFI PCs (CD or `dd` to a USB stick),
+#                 and build/bulkhead.img, a GPT disk with an EFI system partition (UEFI only)
 #   make linux-guests  Debian's kernels and a busybox initramfs in build/linux (guests/linux/linux.mk)
 
 BUILD   ?= build
@@ -30,11 +31,14 @@ HV_SRCS := $(wildcard hv/*.c) $(wildcard drivers/*.c) $(wildcard lib/*.c) \
 	$(wildcard arch/x86_64/vmx/*.c) $(wildcard arch/x86_64/vmx/*.S) \
 	$(wildcard arch/x86_64/*.c) $(wildcard arch/x86_64/*.S)
 EFI_SRCS := $(wildcard boot/efi/*.c)
+# The multiboot2 entry (GRUB): built like the hypervisor, linked into bulkhead.elf only.
+MB2_SRCS := $(wildcard boot/multiboot2/*.c) $(wildcard boot/multiboot2/*.S)
 
 HV_OBJS  := $(patsubst %,$(BUILD)/hv-obj/%.o,$(HV_SRCS))
 EFI_OBJS := $(patsubst %,$(BUILD)/efi-obj/%.o,$(EFI_SRCS))
+MB2_OBJS := $(patsubst %,$(BUILD)/hv-obj/%.o,$(MB2_SRCS))
 
-.PHONY: all run test unit-test system-test image deps clean
+.PHONY: all run test unit-test system-test image iso deps clean
 .DEFAULT_GOAL := all
 # Test guests (guests/guests.mk sets GUESTS) and host tools (tools/tools.mk sets TOOLS).
 GUESTS :=
@@ -42,7 +46,7 @@ TOOLS :=
 -include guests/guests.mk
 -include tools/tools.mk
 
-all: $(BUILD)/bulkhead.efi $(GUESTS) $(TOOLS)
+all: $(BUILD)/bulkhead.efi $(BUILD)/bulkhead.elf $(GUESTS) $(TOOLS)
 
 $(BUILD)/hv-obj/%.c.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,13 +75,26 @@ $(BUILD)/bulkhead.efi: $(BUILD)/bulkhead.so
 	@$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
 		-j '.rel.*' -j '.rela.*' -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
 
+# The same hypervisor as a multiboot2 kernel (linker.ld): static, not PIE, at a fixed address.
+$(BUILD)/bulkhead.elf: $(MB2_OBJS) $(HV_OBJS) linker.ld
+	@echo "  LD      $@"
+	@$(LD) -static -nostdlib -no-pie -z max-page-size=0x1000 -z noexecstack --build-id=none \
+		-T linker.ld $(MB2_OBJS) $(HV_OBJS) -o $@
+	@if nm -u $@ | grep -q .; then echo "unresolved symbols in $@:"; nm -u $@; rm -f $@; exit 1; fi
+
 # ---------------------------------------------------------------------------------------------
 # Boot media and running
 
 $(BUILD)/bulkhead.img: $(BUILD)/bulkhead.efi guests/bulkhead.cfg tools/mkimage.sh
 	tools/mkimage.sh $@ $(BUILD)/bulkhead.efi guests/bulkhead.cfg
 
-image: $(BUILD)/bulkhead.img
+# One image for every PC: BIOS (GRUB, multiboot2) and UEFI, as a CD or written to a USB stick.
+$(BUILD)/bulkhead.iso: $(BUILD)/bulkhead.efi $(BUILD)/bulkhead.elf guests/bulkhead.cfg \
+		tools/mkiso.sh
+	tools/mkiso.sh $@ $(BUILD)/bulkhead.efi $(BUILD)/bulkhead.elf guests/bulkhead.cfg
+
+image: $(BUILD)/bulkhead.iso $(BUILD)/bulkhead.img
+iso: $(BUILD)/bulkhead.iso
 
 deps:
 	tools/install-deps.sh
@@ -100,4 +117,4 @@ test: unit-test
 clean:
 	rm -rf $(BUILD)
 
--include $(HV_OBJS:.o=.d) $(EFI_OBJS:.o=.d)
+-include $(HV_OBJS:.o=.d) $(EFI_OBJS:.o=.d) $(MB2_OBJS:.o=.d)

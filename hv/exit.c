@@ -569,17 +569,18 @@ static enum exit_action handle_xsetbv(struct vcpu *v, const struct vcpu_exit *e)
 static enum exit_action handle_hlt(struct vcpu *v, const struct vcpu_exit *e)
 {
 	static const u8 opcode[] = { 0xf4 };
+
+	if (v->regs.rflags & RFLAGS_IF) {
+		/* An idle guest waiting for an interrupt. Interrupts reach it directly, so the wait
+		 * is the CPU's own: from now on its HLT runs natively (re-executed right away). The
+		 * hypervisor keeps control of the CPU through NMIs. */
+		virt->vcpu_set_hlt_exit(v, false);
+		return EXIT_RESUME;
+	}
 	enum exit_action a = skip_insn(v, e, opcode, 1);
 
-	if (a != EXIT_RESUME)
-		return a;
-	if (!(v->regs.rflags & RFLAGS_IF)) {
-		/* Halted with interrupts off: nothing can ever wake it. The guest is done. */
-		return EXIT_VCPU_DONE;
-	}
-	/* Waiting for an interrupt: physical interrupts reach the guest directly, so re-entering
-	 * the guest (which halts again) is the wait. */
-	return EXIT_RESUME;
+	/* Halted with interrupts off: nothing but an NMI can wake it. The guest is done. */
+	return a == EXIT_RESUME ? EXIT_VCPU_DONE : a;
 }
 
 static enum exit_action fail_with(struct vcpu *v, const char *fmt, ...)

@@ -251,6 +251,22 @@ int ld_place_boot(struct ld *ld, u64 size, const char *what, u64 *gpa)
 		       "partition's %s of RAM", what, (unsigned long long)size, ram);
 }
 
+bool ld_place_top(struct ld *ld, u64 size, u64 lo, u64 hi, u64 *gpa)
+{
+	size = ALIGN_UP(MAX(size, 1), PAGE_SIZE);
+	if (ld->nalloc == LD_MAX_ALLOCS || !fit_down(ld, lo, hi, size, gpa))
+		return false;
+	record(ld, *gpa, size);
+	return true;
+}
+
+void ld_reserve(struct ld *ld, u64 gpa, u64 size)
+{
+	/* LD_MAX_ALLOCS leaves room for the two keep-out ranges a Linux load records */
+	if (ld->nalloc < LD_MAX_ALLOCS)
+		record(ld, gpa, size);
+}
+
 int ld_place_modules(struct ld *ld)
 {
 	u64 limit = place_limit(ld);
@@ -304,19 +320,13 @@ void ld_write_modules(struct ld *ld)
 	}
 }
 
-/* Flat 4 GiB descriptors: base 0, limit 0xfffff with 4 KiB granularity, present, DPL 0,
- * accessed already set so that loading a selector does not write the GDT. */
-#define DESC_CODE32 0x00CF9B000000FFFFULL /* execute/read, D=1 */
-#define DESC_CODE64 0x00AF9B000000FFFFULL /* execute/read, L=1 */
-#define DESC_DATA 0x00CF93000000FFFFULL   /* read/write, B=1 */
-
 void ld_write_gdt(struct ld *ld, u64 gpa, bool long64)
 {
 	u8 *p = ld_ptr(ld, gpa);
 
 	ld_put64(p, 0);
-	ld_put64(p + GDT_SEL_CODE, long64 ? DESC_CODE64 : DESC_CODE32);
-	ld_put64(p + GDT_SEL_DATA, DESC_DATA);
+	ld_put64(p + GDT_SEL_CODE, long64 ? LD_DESC_CODE64 : LD_DESC_CODE32);
+	ld_put64(p + GDT_SEL_DATA, LD_DESC_DATA);
 }
 
 void ld_fill_entry_flat(struct guest_entry *e, enum guest_mode mode, u64 gdt)
@@ -327,6 +337,55 @@ void ld_fill_entry_flat(struct guest_entry *e, enum guest_mode mode, u64 gdt)
 	e->gdt_limit = GDT_SIZE - 1;
 	e->cs = GDT_SEL_CODE;
 	e->ds = GDT_SEL_DATA;
+}
+
+/* ------------------------------------------------------------------ identity page tables */
+
+#define PTE_P 0x001ULL
+#define PTE_W 0x002ULL
+#define PTE_A 0x020ULL
+#define PTE_D 0x040ULL
+#define PTE_PS 0x080ULL
+#define PT_ENTRIES 512ULL
+#define PAGE_2M (2 * MiB)
+
+struct page_tables {
+	u64 pages2m, pds, pdpts;
+};
+
+static void pt_count(const struct ld *ld, struct page_tables *t)
+{
+	t->pages2m = ALIGN_UP(ld->ram->size, PAGE_2M) / PAGE_2M;
+	t->pds = (t->pages2m + PT_ENTRIES - 1) / PT_ENTRIES;
+	t->pdpts = (t->pds + PT_ENTRIES - 1) / PT_ENTRIES;
+}
+
+u64 ld_pt_size(const struct ld *ld)
+{
+	struct page_tables t;
+
+	pt_count(ld, &t);
+	return (1 + t.pdpts + t.pds) * PAGE_SIZE;
+}
+
+/* PML4, then the PDPTs, then the PDs, each level's entries contiguous: entry k of a level
+ * lives at byte 8k of that level's first table. */
+void ld_pt_write(struct ld *ld, u64 gpa)
+{
+	struct page_tables t;
+	u64 pdpt, pd;
+
+	pt_count(ld, &t);
+	pdpt = gpa + PAGE_SIZE;
+	pd = pdpt + t.pdpts * PAGE_SIZE;
+	memset(ld_ptr(ld, gpa), 0, (1 + t.pdpts + t.pds) * PAGE_SIZE);
+	for (u64 i = 0; i < t.pdpts; i++)
+		ld_put64(ld_ptr(ld, gpa + 8 * i), (pdpt + i * PAGE_SIZE) | PTE_P | PTE_W | PTE_A);
+	for (u64 i = 0; i < t.pds; i++)
+		ld_put64(ld_ptr(ld, pdpt + 8 * i), (pd + i * PAGE_SIZE) | PTE_P | PTE_W | PTE_A);
+	for (u64 i = 0; i < t.pages2m; i++)
+		ld_put64(ld_ptr(ld, pd + 8 * i),
+			 (i * PAGE_2M) | PTE_P | PTE_W | PTE_A | PTE_D | PTE_PS);
 }
 
 /* ------------------------------------------------------------------ memory map */
@@ -366,6 +425,9 @@ static enum guest_format detect(const u8 *image, u64 size, u64 *hdr_off)
 {
 	if (!image || !size)
 		return GUEST_FORMAT_UNKNOWN;
+	*hdr_off = 0;
+	if (linux_is_bzimage(image, size))
+		return GUEST_FORMAT_LINUX;
 	if (mb_find_header(image, size, 2, true, hdr_off))
 		return GUEST_FORMAT_MULTIBOOT2;
 	if (mb_find_header(image, size, 1, true, hdr_off))
@@ -393,6 +455,7 @@ const char *loader_format_name(enum guest_format format)
 	case GUEST_FORMAT_MULTIBOOT1: return "multiboot";
 	case GUEST_FORMAT_MULTIBOOT2: return "multiboot2";
 	case GUEST_FORMAT_ELF64: return "ELF64";
+	case GUEST_FORMAT_LINUX: return "Linux bzImage";
 	case GUEST_FORMAT_UNKNOWN: break;
 	}
 	return "unknown";
@@ -448,6 +511,15 @@ int loader_load(struct guest_ram *ram, const struct guest_blob *kernel, const ch
 		const struct guest_blob *modules, u32 module_count, struct guest_entry *entry,
 		char *why, size_t why_size)
 {
+	return loader_load_platform(ram, kernel, cmdline, modules, module_count, NULL, entry, why,
+				    why_size);
+}
+
+int loader_load_platform(struct guest_ram *ram, const struct guest_blob *kernel,
+			 const char *cmdline, const struct guest_blob *modules, u32 module_count,
+			 const struct guest_platform *platform, struct guest_entry *entry,
+			 char *why, size_t why_size)
+{
 	struct ld ld;
 	u64 hdr_off = 0;
 	int err;
@@ -467,6 +539,7 @@ int loader_load(struct guest_ram *ram, const struct guest_blob *kernel, const ch
 	ld.cmdline_len = str_len(ld.cmdline);
 	ld.mods = modules;
 	ld.nmod = module_count;
+	ld.platform = platform;
 	err = check_inputs(&ld, ram, kernel);
 	if (err)
 		return err;
@@ -478,12 +551,17 @@ int loader_load(struct guest_ram *ram, const struct guest_blob *kernel, const ch
 		return mb2_load(&ld, hdr_off, entry);
 	case GUEST_FORMAT_ELF64:
 		return elf64_load(&ld, entry);
+	case GUEST_FORMAT_LINUX:
+		return linux_load(&ld, entry);
 	case GUEST_FORMAT_UNKNOWN:
 		break;
 	}
 	if (elf_is_elf(ld.image, ld.size) && ld.size > 4 && ld.image[4] == 1)
 		return ld_fail(&ld, BH_ENOTSUP, "a 32-bit ELF file without a multiboot header "
 			       "(32-bit kernels must carry a Multiboot 1 or 2 header)");
+	err = linux_why_not(&ld);
+	if (err)
+		return err;
 	return ld_fail(&ld, BH_EINVAL, "not a kernel: no Multiboot 2 header in the first 32 KiB, "
-		       "no Multiboot header in the first 8 KiB, not ELF64");
+		       "no Multiboot header in the first 8 KiB, not ELF64, not a Linux bzImage");
 }

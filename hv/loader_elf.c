@@ -189,54 +189,17 @@ int elf_plan(struct ld *ld, bool multiboot)
 
 /* ------------------------------------------------------------------ plain ELF64 */
 
-#define PTE_P 0x001ULL
-#define PTE_W 0x002ULL
-#define PTE_A 0x020ULL
-#define PTE_D 0x040ULL
-#define PTE_PS 0x080ULL
-#define PT_ENTRIES 512ULL
-#define PAGE_2M (2 * MiB)
-
 #define ELFB_GDT 0
 #define ELFB_INFO 32
 
-struct page_tables {
-	u64 pages2m, pds, pdpts;
-};
-
-static void pt_count(const struct ld *ld, struct page_tables *t)
-{
-	t->pages2m = ALIGN_UP(ld->ram->size, PAGE_2M) / PAGE_2M;
-	t->pds = (t->pages2m + PT_ENTRIES - 1) / PT_ENTRIES;
-	t->pdpts = (t->pds + PT_ENTRIES - 1) / PT_ENTRIES;
-}
-
-/* PML4, then the PDPTs, then the PDs, each level's entries contiguous: entry k of a level
- * lives at byte 8k of that level's first table. */
-static void pt_write(struct ld *ld, u64 gpa, const struct page_tables *t)
-{
-	u64 pdpt = gpa + PAGE_SIZE, pd = pdpt + t->pdpts * PAGE_SIZE;
-
-	memset(ld_ptr(ld, gpa), 0, (1 + t->pdpts + t->pds) * PAGE_SIZE);
-	for (u64 i = 0; i < t->pdpts; i++)
-		ld_put64(ld_ptr(ld, gpa + 8 * i), (pdpt + i * PAGE_SIZE) | PTE_P | PTE_W | PTE_A);
-	for (u64 i = 0; i < t->pds; i++)
-		ld_put64(ld_ptr(ld, pdpt + 8 * i), (pd + i * PAGE_SIZE) | PTE_P | PTE_W | PTE_A);
-	for (u64 i = 0; i < t->pages2m; i++)
-		ld_put64(ld_ptr(ld, pd + 8 * i),
-			 (i * PAGE_2M) | PTE_P | PTE_W | PTE_A | PTE_D | PTE_PS);
-}
-
 int elf64_load(struct ld *ld, struct guest_entry *entry)
 {
-	struct page_tables t;
 	u64 block, block_size, pt, pt_size;
 	int err = elf_plan(ld, false);
 
 	if (err)
 		return err;
-	pt_count(ld, &t);
-	pt_size = (1 + t.pdpts + t.pds) * PAGE_SIZE;
+	pt_size = ld_pt_size(ld);
 	block_size = ELFB_INFO + mb2_info_size(ld, false);
 	err = ld_place_boot(ld, block_size, "boot information", &block);
 	if (!err)
@@ -251,7 +214,7 @@ int elf64_load(struct ld *ld, struct guest_entry *entry)
 	memset(ld_ptr(ld, block), 0, block_size);
 	ld_write_gdt(ld, block + ELFB_GDT, true);
 	mb2_info_write(ld, block + ELFB_INFO, false);
-	pt_write(ld, pt, &t);
+	ld_pt_write(ld, pt);
 
 	ld_fill_entry_flat(entry, GUEST_MODE_LONG64, block + ELFB_GDT);
 	entry->rip = ld->entry;

@@ -33,6 +33,12 @@
 #define GDT_SEL_CODE 0x08
 #define GDT_SEL_DATA 0x10
 
+/* Flat 4 GiB descriptors: base 0, limit 0xfffff with 4 KiB granularity, present, DPL 0,
+ * accessed already set so that loading a selector does not write the GDT. */
+#define LD_DESC_CODE32 0x00CF9B000000FFFFULL /* execute/read, D=1 */
+#define LD_DESC_CODE64 0x00AF9B000000FFFFULL /* execute/read, L=1 */
+#define LD_DESC_DATA 0x00CF93000000FFFFULL   /* read/write, B=1 */
+
 /* A piece of the kernel image: memsz bytes at guest-physical gpa, the first filesz of them
  * copied from image offset off, the rest zeroed. */
 struct ld_seg {
@@ -60,6 +66,7 @@ struct ld {
 	size_t cmdline_len;                       /* without the NUL */
 	const struct guest_blob *mods;
 	u32 nmod;
+	const struct guest_platform *platform;    /* NULL: none given */
 	size_t mod_str_len[LOADER_MAX_MODULES];   /* module strings, without the NUL */
 	u64 mod_gpa[LOADER_MAX_MODULES];
 
@@ -105,6 +112,11 @@ int ld_check_entry(struct ld *ld, u64 entry);
  * min(RAM, 4 GiB); modules go page-aligned above the kernel, else wherever they fit. */
 int ld_place_boot(struct ld *ld, u64 size, const char *what, u64 *gpa);
 int ld_place_modules(struct ld *ld);
+/* The highest free page-aligned range of `size` bytes inside [lo, hi), recorded as placed;
+ * false if there is none. */
+bool ld_place_top(struct ld *ld, u64 size, u64 lo, u64 hi, u64 *gpa);
+/* A range later placements must avoid (the loader writes nothing there). */
+void ld_reserve(struct ld *ld, u64 gpa, u64 size);
 
 /* Commit phase helpers: only after every check passed. */
 u8 *ld_ptr(struct ld *ld, u64 gpa);
@@ -112,6 +124,11 @@ void ld_write_kernel(struct ld *ld);
 void ld_write_modules(struct ld *ld);
 void ld_write_gdt(struct ld *ld, u64 gpa, bool long64);
 void ld_fill_entry_flat(struct guest_entry *e, enum guest_mode mode, u64 gdt);
+
+/* Identity page tables for long mode: [0, RAM size rounded up to 2 MiB) with 2 MiB pages.
+ * ld_pt_size is what ld_pt_write writes at gpa (PML4, PDPTs, PDs). */
+u64 ld_pt_size(const struct ld *ld);
+void ld_pt_write(struct ld *ld, u64 gpa);
 
 /* The memory map the guest is given, and the multiboot mem_lower/mem_upper (KiB). */
 u32 ld_mem_map(const struct ld *ld, struct ld_mmap map[LD_MMAP_ENTRIES]);
@@ -124,6 +141,12 @@ u32 ld_mem_upper(const struct ld *ld);
 int elf_plan(struct ld *ld, bool multiboot);
 bool elf_is_elf(const u8 *image, u64 size);
 int elf64_load(struct ld *ld, struct guest_entry *entry);
+
+/* loader_linux.c. A bzImage: the boot sector flag 0xAA55 at 0x1FE and "HdrS" at 0x202. */
+bool linux_is_bzimage(const u8 *image, u64 size);
+int linux_load(struct ld *ld, struct guest_entry *entry);
+/* For a file no loader claimed: a reason naming the half of a Linux signature it has, or 0. */
+int linux_why_not(struct ld *ld);
 
 /* loader_multiboot.c */
 bool mb_find_header(const u8 *image, u64 size, u32 version, bool need_valid, u64 *off);

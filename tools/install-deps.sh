@@ -13,6 +13,9 @@ python3-pytest
 python3-pexpect
 mtools
 gdisk
+grub-common
+grub-pc-bin
+xorriso
 dosfstools
 bochs
 bochsbios

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Boots Bulkhead under QEMU (q35, TCG, OVMF), with the serial console in this terminal.
+# Boots Bulkhead under QEMU (q35, TCG, OVMF or SeaBIOS), with the serial console in this terminal.
 #
 #   tools/run-qemu.sh [options] [-- extra QEMU arguments]
 #
@@ -30,6 +30,8 @@ Boot media (default: a temporary folder as the boot disk):
   --image-writable    with --image: let the guest write to the image
 
 Machine:
+  --firmware F        uefi (OVMF, the default) or bios (SeaBIOS; needs --image with GRUB on
+                      it, such as build/bulkhead.iso)
   --smp N             number of CPUs (default: 4)
   --mem SIZE          memory, QEMU syntax (default: 2G)
 
@@ -71,6 +73,7 @@ config=""
 files=()
 image=""
 image_rw=0
+firmware=uefi
 smp=4
 mem=2G
 headless=0
@@ -89,6 +92,7 @@ while [ $# -gt 0 ]; do
 	--file) need_arg "$@"; files+=("$2"); shift 2 ;;
 	--image) need_arg "$@"; image=$2; shift 2 ;;
 	--image-writable) image_rw=1; shift ;;
+	--firmware) need_arg "$@"; firmware=$2; shift 2 ;;
 	--smp) need_arg "$@"; smp=$2; shift 2 ;;
 	--mem) need_arg "$@"; mem=$2; shift 2 ;;
 	--headless) headless=1; shift ;;
@@ -106,13 +110,21 @@ done
 
 # ---- validate --------------------------------------------------------------------------------
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || die "--smp wants a positive number, not '$smp'"
+case "$firmware" in
+uefi | bios) ;;
+*) die "--firmware wants uefi or bios, not '$firmware'" ;;
+esac
+[ "$firmware" = uefi ] || [ -n "$image" ] ||
+	die "--firmware bios boots a disk image (--image build/bulkhead.iso); a folder needs UEFI"
 [[ "$mem" =~ ^[1-9][0-9]*[MGT]?$ ]] || die "--mem wants a size like 512M or 2G, not '$mem'"
 [ -z "$timeout_s" ] || [[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] ||
 	die "--timeout wants a number of seconds, not '$timeout_s'"
 [ -z "$serial_file" ] || [ -z "$serial_unix" ] || die "--serial-file and --serial-unix exclude each other"
 command -v "$QEMU" >/dev/null || die "$QEMU not found (run tools/install-deps.sh)"
-[ -r "$OVMF_CODE" ] || die "OVMF firmware $OVMF_CODE not found (package ovmf)"
-[ -r "$OVMF_VARS" ] || die "OVMF variable store $OVMF_VARS not found (package ovmf)"
+if [ "$firmware" = uefi ]; then
+	[ -r "$OVMF_CODE" ] || die "OVMF firmware $OVMF_CODE not found (package ovmf)"
+	[ -r "$OVMF_VARS" ] || die "OVMF variable store $OVMF_VARS not found (package ovmf)"
+fi
 
 if [ -n "$image" ]; then
 	if [ -n "$efi$config" ] || [ ${#files[@]} -ne 0 ]; then
@@ -164,15 +176,21 @@ else
 	work=$tmp
 fi
 
-vars=$work/OVMF_VARS.fd
-cp "$OVMF_VARS" "$vars"
-chmod u+w "$vars"
-
 # shellcheck disable=SC2054  # the commas belong to QEMU's option syntax
-args=(
-	-M q35 -cpu max -smp "$smp" -m "$mem"
-	-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
-	-drive "if=pflash,format=raw,unit=1,file=$vars"
+args=(-M q35 -cpu max -smp "$smp" -m "$mem")
+if [ "$firmware" = uefi ]; then
+	vars=$work/OVMF_VARS.fd
+	cp "$OVMF_VARS" "$vars"
+	chmod u+w "$vars"
+	# shellcheck disable=SC2054
+	args+=(
+		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
+		-drive "if=pflash,format=raw,unit=1,file=$vars"
+	)
+fi
+# (Without pflash drives QEMU starts its own BIOS, SeaBIOS.)
+# shellcheck disable=SC2054
+args+=(
 	-display none -no-reboot -nic none
 	-device isa-debug-exit,iobase=0xf4,iosize=4
 )

@@ -117,6 +117,9 @@ struct virt_ops {
 	void (*vcpu_get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
 	/* Sets a guest control register (0 or 4) after shared code checked the value. */
 	void (*vcpu_write_cr)(struct vcpu *v, u8 cr, u64 value);
+	/* Whether HLT exits. Off, a guest's HLT halts the physical CPU until an interrupt, which
+	 * the guest then takes directly: the way an idle guest waits. */
+	void (*vcpu_set_hlt_exit)(struct vcpu *v, bool exit);
 	/* Queues an exception for the next entry. */
 	void (*vcpu_inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
 	/* Guest-visible values of MSRs the vendor keeps in its control block (EFER, PAT, ...):

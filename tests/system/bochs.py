@@ -1,5 +1,7 @@
-"""Bochs runs for the system tests: boots Bulkhead's EFI application through OVMF under Bochs 2.7
-(Debian's build), headless, with COM1 written to a file. See tests/bochs/README.md.
+"""Bochs runs for the system tests: boots Bulkhead under Bochs 2.7 (Debian's build), headless,
+with COM1 written to a file or served on a TCP socket on 127.0.0.1. Two firmwares:
+firmware="uefi" (OVMF, the EFI application) and firmware="bios" (Bochs BIOS, GRUB, the multiboot2
+kernel). See tests/bochs/README.md.
 
 Plain Python (standard library only), built on harness.py (logs, configuration, checks).
 
@@ -7,9 +9,13 @@ Plain Python (standard library only), built on harness.py (logs, configuration, 
     b.expect(r"\\] I: bulkhead: ready$")       # regex on the cleaned console, as Qemu.expect
     b.kill()
 
-The boot medium is a GPT disk image (tools/mkimage.sh, or a given image, copied first: Bochs
-locks and may write its disk) attached as the ATA primary master; OVMF (/usr/share/ovmf/OVMF.fd)
-is the ROM image. Bochs runs under `timeout`, so nothing outlives its time limit even if the
+    run = start_scenario(start, scenarios.SCENARIOS["three"], model="corei7_skylake_x",
+                         firmware="bios")       # a partition scenario, console on a socket
+    scenarios.SCENARIOS["three"].check(run)
+
+The boot medium is copied or built first (Bochs locks and may write its disk): with OVMF, a GPT
+disk image (tools/mkimage.sh) on the ATA primary master, OVMF (/usr/share/ovmf/OVMF.fd) as the
+ROM image; with the Bochs BIOS, the hybrid image (tools/mkiso.sh) as an ATAPI CD-ROM or a disk. Bochs runs under `timeout`, so nothing outlives its time limit even if the
 harness dies. Every guest-initiated stop makes Bochs exit with status 1: judge from the serial
 output, never from the exit status.
 
@@ -34,6 +40,8 @@ from harness import HarnessError, clean_text, scaled, tail, terminate_group
 BOCHS = os.environ.get("BOCHS", "bochs")
 OVMF = Path(os.environ.get("BULKHEAD_BOCHS_OVMF", "/usr/share/ovmf/OVMF.fd"))
 TEMPLATE = harness.REPO / "tests" / "bochs" / "bochsrc-ovmf.in"
+TEMPLATES = {"uefi": TEMPLATE, "bios": harness.REPO / "tests" / "bochs" / "bochsrc-bios.in"}
+BIOS_ROM = Path("/usr/share/bochs/BIOS-bochs-latest")
 
 # Models with the virtualisation extension Bulkhead uses (see docs in tests/bochs/README.md).
 AMD_MODELS = ("ryzen", "zambezi", "trinity_apu")
@@ -46,8 +54,6 @@ DEFAULT_TIME_LIMIT = 240
 # Waiting for one marker on the console.
 BOOT_TIMEOUT = 180
 SECTOR = 512
-# How many debugger stops (panics) one run survives.
-CONTINUES = 1000
 
 
 def disk_geometry(size):
@@ -64,13 +70,6 @@ def disk_geometry(size):
                        "(ESP_MIB=N for tools/mkimage.sh)")
 
 
-def free_tcp_port():
-    """A local TCP port nobody listens on right now (Bochs binds it a moment later)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def render_config(template_text, fields):
     """The template with every @NAME@ replaced; raises on a field left unfilled."""
     text = template_text
@@ -82,27 +81,48 @@ def render_config(template_text, fields):
     return text
 
 
+# How many debugger stops (panics) one run survives.
+CONTINUES = 1000
+
+
+def free_tcp_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Bochs:
-    """One Bochs run booting OVMF and then Bulkhead from a disk image.
+    """One Bochs run booting Bulkhead from a disk image, through OVMF or the Bochs BIOS.
 
     Boot a new image:   Bochs(log, work, efi=path, config=TEXT, files={"guests/a.elf": path})
+    ... through GRUB:   Bochs(log, work, firmware="bios", efi=..., elf=..., config=..., files=...)
     Boot an image:      Bochs(log, work, image=path)            (copied; the original stays)
+
+    firmware: "uefi" (OVMF; a tools/mkimage.sh disk) or "bios" (Bochs BIOS; a tools/mkiso.sh
+    image, elf= defaults to the build's bulkhead.elf); media: how a BIOS sees the image, "cdrom"
+    (El Torito) or "disk" (the hybrid MBR, as a USB stick); serial: "file" (COM1 to the log) or
+    "socket" (COM1 on a TCP socket that Bochs waits on before it starts; send() types on it).
 
     model: a Bochs CPU model (`bochs --help cpu`); cpus: `cpu: count`; ips: instructions per
     emulated second; mem_mib: RAM; time_limit: wall seconds before `timeout` ends Bochs;
     verbose: Bochs' errors and infos go to its log too (large: see the template).
-    serial: "file" (COM1 written to log_path) or "socket" (COM1 on a local TCP port; the harness
-    copies what arrives to log_path and send() types on the console).
     """
 
-    def __init__(self, log_path, workdir, *, efi=None, config=None, files=None, image=None,
-                 model="ryzen", cpus=1, ips=DEFAULT_IPS, mem_mib=512,
-                 time_limit=DEFAULT_TIME_LIMIT, verbose=False, template=TEMPLATE,
-                 serial="file"):
+    def __init__(self, log_path, workdir, *, efi=None, elf=None, config=None, files=None,
+                 image=None, firmware="uefi", media=None, model="ryzen", cpus=1,
+                 ips=DEFAULT_IPS, mem_mib=512, serial="file", time_limit=DEFAULT_TIME_LIMIT,
+                 verbose=False, template=None):
+        if firmware not in TEMPLATES:
+            raise ValueError(f"firmware must be one of {sorted(TEMPLATES)}, not {firmware!r}")
+        media = media or ("cdrom" if firmware == "bios" else "disk")
+        if media not in ("cdrom", "disk") or (firmware == "uefi" and media != "disk"):
+            raise ValueError(f"media {media!r} does not go with firmware {firmware!r}")
         if serial not in ("file", "socket"):
             raise ValueError(f"serial must be 'file' or 'socket', not {serial!r}")
-        if image is not None and (efi is not None or config is not None or files):
-            raise ValueError("an image boots as it is: no efi, config or files with image")
+        if image is not None and (efi is not None or elf is not None or config is not None
+                                  or files):
+            raise ValueError("an image boots as it is: no efi, elf, config or files with image")
         if image is None and efi is None:
             raise ValueError("Bochs needs efi=... (with config) or image=...")
         self.log_path = Path(log_path)
@@ -112,20 +132,20 @@ class Bochs:
         self.rc_path = Path(f"{stem}.bochsrc")
         self.workdir = Path(workdir)
         self.efi = efi
+        self.elf = elf
         self.config = config
         self.files = dict(files or {})
         self.image = image
+        self.firmware = firmware
+        self.media = media
+        self.serial = serial
         self.model = model
         self.cpus = cpus
         self.ips = int(ips)
         self.mem_mib = int(mem_mib)
         self.time_limit = time_limit
         self.verbose = verbose
-        self.template = Path(template)
-        self.serial = serial
-        self._port = None
-        self._sock = None
-        self._reader = None
+        self.template = Path(template or TEMPLATES[firmware])
 
         self.proc = None
         self.returncode = None
@@ -133,6 +153,10 @@ class Bochs:
         self.marks = {}              # pattern -> wall seconds after start() it first matched
         self._cursor = 0
         self._out = None
+        self._port = None
+        self._sock = None
+        self._reader = None
+        self._reader_done = threading.Event()
 
     # -- starting ------------------------------------------------------------------------------
     def _disk(self):
@@ -140,6 +164,9 @@ class Bochs:
         if self.image is not None:
             shutil.copyfile(self.image, disk)
             return disk
+        if self.firmware == "bios":
+            return harness.make_iso(disk, self.config if self.config is not None else "",
+                                    self.files, efi=self.efi, elf=self.elf)
         cfg = self.workdir / "bulkhead.cfg"
         cfg.write_text(self.config if self.config is not None else "")
         cmd = [str(harness.MKIMAGE), str(disk), str(self.efi), str(cfg)]
@@ -150,14 +177,22 @@ class Bochs:
         return disk
 
     def bochsrc(self, disk):
-        cylinders, heads, spt = disk_geometry(disk.stat().st_size)
-        ovmf_size = OVMF.stat().st_size
+        if self.media == "cdrom":
+            ata0_master = f"type=cdrom, path={disk}, status=inserted"
+        else:
+            cylinders, heads, spt = disk_geometry(disk.stat().st_size)
+            ata0_master = (f"type=disk, path={disk}, mode=flat, cylinders={cylinders}, "
+                           f"heads={heads}, spt={spt}")
+        if self.serial == "socket":
+            self._port = free_tcp_port()
+            com1 = f"mode=socket-server, dev=127.0.0.1:{self._port}"
+        else:
+            com1 = f"mode=file, dev={self.log_path.resolve()}"
+        ovmf_size = OVMF.stat().st_size if OVMF.is_file() else 0
         fields = {
             "OVMF": OVMF, "OVMF_ADDRESS": hex((1 << 32) - ovmf_size),
             "MODEL": self.model, "CPUS": self.cpus, "IPS": self.ips, "MEM_MIB": self.mem_mib,
-            "DISK": disk, "CYLINDERS": cylinders, "HEADS": heads, "SPT": spt,
-            "SERIAL": (f"mode=socket-server, dev=127.0.0.1:{self._port}" if self.serial == "socket"
-                       else f"mode=file, dev={self.log_path.resolve()}"),
+            "DISK": disk, "ATA0_MASTER": ata0_master, "BOOT": self.media, "COM1": com1,
             "BOCHS_LOG": self.bochs_log_path.resolve(),
             "CPU_PANIC": "".join(f", cpu{i}=report" for i in range(self.cpus)),
             "ERROR_ACTION": "report" if self.verbose else "ignore",
@@ -174,17 +209,18 @@ class Bochs:
     def start(self):
         if shutil.which(BOCHS) is None:
             raise HarnessError(f"'{BOCHS}' not found: run tools/install-deps.sh (package bochs)")
-        if not OVMF.is_file():
+        if self.firmware == "uefi" and not OVMF.is_file():
             raise HarnessError(f"{OVMF} not found: run tools/install-deps.sh (package ovmf)")
+        if self.firmware == "bios" and not BIOS_ROM.is_file():
+            raise HarnessError(f"{BIOS_ROM} not found: run tools/install-deps.sh "
+                               "(package bochsbios)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.write_bytes(b"")
         disk = self._disk()
-        if self.serial == "socket":
-            self._port = free_tcp_port()
         self.rc_path.write_text(self.bochsrc(disk))
         # Debian's Bochs has its debugger compiled in: every panic (a guest's triple fault is one,
-        # see the template) stops in it and reads the next command. From /dev/null that is an
+        # see the templates) stops in it and reads the next command. From /dev/null that is an
         # end of file and Bochs quits; the rc file is read first, so it holds many "continue"s.
         (self.workdir / "cont.rc").write_text("c\n" * CONTINUES)
         cmd = self.command()
@@ -197,32 +233,35 @@ class Bochs:
                                      stderr=subprocess.STDOUT, start_new_session=True,
                                      cwd=self.workdir)
         if self.serial == "socket":
-            self._connect(scaled(30))
+            self._connect(scaled(60))
         return self
 
     def _connect(self, timeout):
+        """Bochs serves COM1 once it has read its configuration and waits for this client
+        before it runs the machine."""
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
                 self._finish()
-                raise HarnessError(f"Bochs ended (status {self.returncode}) before its serial "
-                                   f"port accepted a connection\n{self.describe()}")
+                raise HarnessError(f"Bochs ended (status {self.returncode}) before its COM1 "
+                                   f"socket accepted a connection\n{self.describe()}")
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                self._sock = socket.create_connection(("127.0.0.1", self._port), timeout=1)
-                self._sock.settimeout(None)
+                s.connect(("127.0.0.1", self._port))
                 break
             except OSError:
-                pass
+                s.close()
             if time.monotonic() > deadline:
                 self.kill()
-                raise HarnessError(f"Bochs' serial port {self._port} did not come up in "
-                                   f"{timeout:.0f} s")
+                raise HarnessError(f"Bochs' COM1 socket (port {self._port}) did not come up "
+                                   f"in {timeout:.0f} s\n{self.describe()}")
             time.sleep(0.1)
-        self._reader = threading.Thread(target=self._copy_serial, name="bochs-serial",
+        self._sock = s
+        self._reader = threading.Thread(target=self._read_socket, name="bochs-com1",
                                         daemon=True)
         self._reader.start()
 
-    def _copy_serial(self):
+    def _read_socket(self):
         with open(self.log_path, "ab", buffering=0) as log:
             while True:
                 try:
@@ -232,12 +271,16 @@ class Bochs:
                 if not data:
                     break
                 log.write(data)
+        self._reader_done.set()
 
     def send(self, data):
-        """Types `data` (str or bytes) on the console (serial="socket" only)."""
+        """Types `data` (str or bytes) on COM1 (serial="socket" only)."""
         if self._sock is None:
             raise HarnessError("send() needs Bochs(serial='socket')")
         self._sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def sendline(self, line):
+        self.send(line + "\r")
 
     # -- output --------------------------------------------------------------------------------
     def raw_output(self):
@@ -312,6 +355,17 @@ class Bochs:
         self._finish()
         return self.returncode
 
+    def check_powered_off(self, timeout=None):
+        """After the hypervisor said it powers off: Bochs ends by itself (status 1, as for
+        every guest-initiated stop, not 124 for its time limit) and says it was ACPI's soft
+        power-off (not a triple fault or Bochs' shutdown port)."""
+        status = self.wait(timeout)
+        if status != 1:
+            raise HarnessError(f"Bochs exited with status {status}, expected 1 (a guest stop)"
+                               f"\n{self.describe()}")
+        if "soft power off" not in self.out_path.read_text(errors="replace"):
+            raise HarnessError(f"Bochs stopped, but not by an ACPI power-off\n{self.describe()}")
+
     def kill(self):
         """Ends the run: SIGTERM to timeout and Bochs, SIGKILL if that does not do."""
         if self.proc is None:
@@ -328,10 +382,8 @@ class Bochs:
         if self._out is not None:
             self._out.close()
             self._out = None
-        # Bochs is gone: the reader sees the end of the stream after the last bytes.
         if self._reader is not None:
-            self._reader.join(timeout=5)
-            self._reader = None
+            self._reader_done.wait(timeout=5)
         if self._sock is not None:
             self._sock.close()
             self._sock = None
@@ -352,6 +404,25 @@ class Bochs:
 # ---------------------------------------------------------------------------------------------
 # Checks
 
+def start_scenario(start, scenario, *, model, firmware, cpus=None, **kwargs):
+    """Starts a partition scenario (scenarios.SCENARIOS[...]) under a Bochs CPU model and
+    firmware ("bios": GRUB and multiboot2; "uefi": OVMF), with the build's bulkhead.efi and
+    bulkhead.elf, the scenario's configuration and guests, its CPU count and the console on a
+    socket. `start` makes runs (the bochs_run fixture, or a lambda around Bochs(...).start()).
+    Then: scenario.check(run)."""
+    return start(efi=harness.BUILD / "bulkhead.efi",
+                 elf=harness.BUILD / "bulkhead.elf" if firmware == "bios" else None,
+                 config=scenario.config(), files=scenario.files(), firmware=firmware,
+                 model=model, cpus=cpus or scenario.smp, serial="socket", **kwargs)
+
+
+def run_scenario(start, scenario, *, model, firmware, **kwargs):
+    """start_scenario(), then the scenario's checks on the console; returns the run."""
+    run = start_scenario(start, scenario, model=model, firmware=firmware, **kwargs)
+    scenario.check(run)
+    return run
+
+
 def faults(log):
     """Console lines that report a hypervisor exception."""
     return [line for line in log.text.splitlines() if "FAULT" in line]
@@ -360,7 +431,7 @@ def faults(log):
 def check_ready_no_acpi(log, cpus):
     """A Bochs/OVMF boot: started by the UEFI loader, found its `cpus` CPUs without ACPI (from
     the loader's MP-services list) and started them, reached `bulkhead: ready`, no FAULT line.
-    (The E: line about the missing RSDP is expected.)"""
+    (The W: line about the missing RSDP is expected.)"""
     bad = faults(log)
     if bad:
         raise HarnessError("the log shows faults:\n  " + "\n  ".join(bad[:20]) +

@@ -11,8 +11,6 @@ import harness
 def pytest_configure(config):
     config.addinivalue_line("markers", "qemu: boots a machine under QEMU (seconds to minutes)")
     config.addinivalue_line("markers", "bochs: boots a machine under Bochs (tens of seconds)")
-    config.addinivalue_line("markers", "linux: boots Debian's kernels from build/linux "
-                            "(`make linux-guests`); skipped when they are not there")
 
 
 def _rel(path):
@@ -44,6 +42,24 @@ def bulkhead_img(bulkhead_efi):
             pytest.fail(f"{_rel(img)} is older than {_rel(src)}: "
                         "run `make image`", pytrace=False)
     return img
+
+
+@pytest.fixture(scope="session")
+def bulkhead_elf():
+    """build/bulkhead.elf, the multiboot2 kernel; fails (never skips) when not built."""
+    return _require(harness.BUILD / "bulkhead.elf", "make all")
+
+
+@pytest.fixture(scope="session")
+def bulkhead_iso(bulkhead_efi, bulkhead_elf):
+    """build/bulkhead.iso (one image for BIOS and UEFI), newer than what it is made of."""
+    iso = _require(harness.BUILD / "bulkhead.iso", "make image")
+    for src in (bulkhead_efi, bulkhead_elf, harness.REPO / "guests" / "bulkhead.cfg",
+                harness.MKISO):
+        if src.stat().st_mtime > iso.stat().st_mtime:
+            pytest.fail(f"{_rel(iso)} is older than {_rel(src)}: "
+                        "run `make image`", pytrace=False)
+    return iso
 
 
 def log_name(node):
@@ -81,10 +97,10 @@ def qemu(request, tmp_path, log_path):
 
 @pytest.fixture
 def bochs_run(request, tmp_path, log_path):
-    """Starts Bochs runs: bochs_run(efi=..., config=TEXT, model="ryzen", cpus=2); keyword
-    arguments as bochs.Bochs. Logs and clean-up as the qemu fixture."""
+    """Starts Bochs runs: bochs_run(efi=..., config=TEXT, model=..., firmware=...); keyword
+    arguments as bochs.Bochs. Logs as for qemu; every run is killed at the end of the test."""
     runs = []
-    request.node.bulkhead_runs = runs
+    request.node.bulkhead_runs = runs        # their logs are printed when a test fails
 
     def start(**kwargs):
         n = len(runs) + 1

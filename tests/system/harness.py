@@ -1,16 +1,18 @@
-"""Harness of the system tests: boots Bulkhead under QEMU/OVMF through tools/run-qemu.sh, collects
-the serial console, and reads the hypervisor's log.
+"""Harness of the system tests: boots Bulkhead under QEMU (OVMF or SeaBIOS) through
+tools/run-qemu.sh, collects the serial console, and reads the hypervisor's log.
 
 Plain Python (standard library only); conftest.py wraps it in pytest fixtures. The pieces:
 
 - Qemu: one QEMU run. The boot volume is a folder (EFI application, configuration text, further
-  files such as guest images) or a disk image attached as a USB stick. The serial console goes to
+  files such as guest images) or a disk image attached as a USB stick; firmware="bios" boots the
+  image with SeaBIOS (GRUB and the multiboot2 path; make_iso() builds such an image). The serial console goes to
   a file, or to a unix socket that the harness reads (then input can be sent to the console too).
   Every byte of serial output is kept in a log file. expect() waits for a pattern, wait() for QEMU
   to end; both kill QEMU when their time runs out.
 - make_config(): the text of a bulkhead.cfg.
 - Log: the serial output parsed into hypervisor log lines, with the checks every boot must pass.
 - Gpt / fat_boot_sector(): readers of the disk image built by tools/mkimage.sh.
+- make_iso() / IsoImage: build and read the hybrid BIOS+UEFI image of tools/mkiso.sh.
 """
 
 import os
@@ -32,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / os.environ.get("BULKHEAD_BUILD", "build")
 RUN_QEMU = REPO / "tools" / "run-qemu.sh"
 MKIMAGE = REPO / "tools" / "mkimage.sh"
+MKISO = REPO / "tools" / "mkiso.sh"
 TEST_LOGS = BUILD / "test-logs"
 
 # Every timeout of the harness is multiplied by this (for slow machines).
@@ -115,6 +118,7 @@ class Qemu:
 
     Boot from a folder:  Qemu(log, work, efi=..., config=TEXT, files={"guests/a.elf": path})
     Boot a disk image:   Qemu(log, work, image=path)          (as a USB stick, not modified)
+    ... with SeaBIOS:    Qemu(log, work, image=iso, firmware="bios")   (GRUB, multiboot2)
 
     serial="file":   QEMU writes the console to the log file itself.
     serial="socket": QEMU serves the console on a unix socket and waits for the harness to
@@ -122,11 +126,15 @@ class Qemu:
     """
 
     def __init__(self, log_path, workdir, *, efi=None, config=None, files=None, image=None,
-                 smp=4, mem="2G", serial="file", extra_args=()):
+                 smp=4, mem="2G", serial="file", firmware="uefi", extra_args=()):
         if serial not in ("file", "socket"):
             raise ValueError(f"serial must be 'file' or 'socket', not {serial!r}")
+        if firmware not in ("uefi", "bios"):
+            raise ValueError(f"firmware must be 'uefi' or 'bios', not {firmware!r}")
         if image is not None and (efi is not None or config is not None or files):
             raise ValueError("an image boots as it is: no efi, config or files with image")
+        if firmware == "bios" and image is None:
+            raise ValueError("firmware='bios' boots an image (make_iso()), not a folder")
         self.log_path = Path(log_path)
         self.qemu_log_path = self.log_path.with_suffix(".qemu.log")
         self.workdir = Path(workdir)
@@ -137,6 +145,7 @@ class Qemu:
         self.smp = smp
         self.mem = mem
         self.serial = serial
+        self.firmware = firmware
         self.extra_args = list(extra_args)
 
         self.proc = None
@@ -153,8 +162,9 @@ class Qemu:
 
     # -- starting ------------------------------------------------------------------------------
     def command(self):
-        cmd = [str(RUN_QEMU), "--smp", str(self.smp), "--mem", str(self.mem),
-               "--workdir", str(self.workdir / "run"), "--qemu-log", str(self._trace_path)]
+        cmd = [str(RUN_QEMU), "--firmware", self.firmware, "--smp", str(self.smp),
+               "--mem", str(self.mem), "--workdir", str(self.workdir / "run"),
+               "--qemu-log", str(self._trace_path)]
         if self.image is not None:
             cmd += ["--image", str(self.image)]
         else:
@@ -333,6 +343,18 @@ class Qemu:
                 self._qemu_out.write(self._trace_path.read_bytes())
             self._qemu_out.close()
             self._qemu_out = None
+
+    def check_powered_off(self, timeout=BOOT_TIMEOUT):
+        """After the hypervisor said it powers off: QEMU ends by itself with status 0, on a
+        guest power-off request (not a reset, triple fault or kill)."""
+        status = self.wait(timeout)
+        if status != 0:
+            raise HarnessError(f"QEMU exited with status {status}, expected 0\n{self.describe()}")
+        reasons = self.shutdown_reasons()
+        if reasons != [SHUTDOWN_GUEST_SHUTDOWN]:
+            raise HarnessError(f"QEMU shutdown requests {reasons}, expected one guest power-off "
+                               f"[{SHUTDOWN_GUEST_SHUTDOWN}] (none: a reset, triple fault or "
+                               f"kill)\n{self.describe()}")
 
     def shutdown_reasons(self):
         """QEMU's shutdown causes requested during the run (see SHUTDOWN_*). A power-off by the
@@ -568,15 +590,92 @@ def mtools_write(image, offset, path, data):
 
 
 # ---------------------------------------------------------------------------------------------
+# The hybrid image (tools/mkiso.sh)
+
+ISO_BLOCK = 2048
+
+
+def make_iso(out, config, files=None, efi=None, elf=None):
+    """Builds a hybrid BIOS+UEFI image at `out` with tools/mkiso.sh: configuration text `config`,
+    further files {path in the ESP: source} (GRUB loads each as a module named by its path), and
+    the build's bulkhead.efi and bulkhead.elf unless given. Returns `out`."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cfg = out.with_suffix(".cfg")
+    cfg.write_text(config)
+    efi = efi or BUILD / "bulkhead.efi"
+    elf = elf or BUILD / "bulkhead.elf"
+    cmd = [str(MKISO), str(out), str(efi), str(elf), str(cfg)]
+    cmd += [f"{src}:{dest}" for dest, src in (files or {}).items()]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO,
+                       env=dict(os.environ, GRUB_TIMEOUT="0"))
+    if r.returncode != 0:
+        raise HarnessError(f"mkiso.sh failed ({r.returncode}):\n{r.stdout}{r.stderr}")
+    return out
+
+
+class IsoImage:
+    """Reads what the tests check of a tools/mkiso.sh image: the MBR, the GPT's ESP, the ISO 9660
+    volume and its El Torito boot catalog. Raises HarnessError when a piece is missing."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        data = self.path.read_bytes()
+        self.size = len(data)
+        if data[510:512] != b"\x55\xaa":
+            raise HarnessError(f"{path}: no MBR boot signature")
+        pvd = data[16 * ISO_BLOCK:17 * ISO_BLOCK]
+        if pvd[0] != 1 or pvd[1:6] != b"CD001":
+            raise HarnessError(f"{path}: no ISO 9660 primary volume descriptor at block 16")
+        self.volume_id = pvd[40:72].decode("ascii", "replace").strip()
+        brvd = data[17 * ISO_BLOCK:18 * ISO_BLOCK]
+        if brvd[0] != 0 or brvd[1:6] != b"CD001" or \
+                not brvd[7:30].startswith(b"EL TORITO SPECIFICATION"):
+            raise HarnessError(f"{path}: no El Torito boot record at block 17")
+        catalog = struct.unpack_from("<I", brvd, 0x47)[0] * ISO_BLOCK
+        self.boot_entries = self._catalog(data[catalog:catalog + ISO_BLOCK], path)
+        self.gpt = Gpt(path)
+        esps = [p for p in self.gpt.partitions if p["type"] == ESP_TYPE_GUID]
+        if len(esps) != 1:
+            raise HarnessError(f"{path}: {len(esps)} EFI system partitions, expected 1")
+        self.esp = esps[0]
+        self.esp_offset = self.esp["first_lba"] * SECTOR
+
+    @staticmethod
+    def _catalog(cat, path):
+        """[(platform, bootable, load_lba)] of the El Torito catalog: 0 = BIOS, 0xef = UEFI."""
+        if cat[0] != 1 or cat[30:32] != b"\x55\xaa":
+            raise HarnessError(f"{path}: bad El Torito validation entry")
+        entries = [(cat[1], cat[32] == 0x88, struct.unpack_from("<I", cat, 32 + 8)[0])]
+        off = 64
+        while off + 64 <= len(cat) and cat[off] in (0x90, 0x91):
+            platform, count = cat[off + 1], struct.unpack_from("<H", cat, off + 2)[0]
+            for i in range(count):
+                e = cat[off + 32 * (i + 1):off + 32 * (i + 2)]
+                entries.append((platform, e[0] == 0x88, struct.unpack_from("<I", e, 8)[0]))
+            if cat[off] == 0x91:
+                break
+            off += 32 * (count + 1)
+        return entries
+
+    def read(self, name):
+        """A file of the ESP (e.g. "/bulkhead.cfg")."""
+        return mtools_read(self.path, self.esp_offset, name)
+
+    def write(self, name, data):
+        """Replaces a file of the ESP, as a user edits it on the stick."""
+        mtools_write(self.path, self.esp_offset, name, data)
+
+
+# ---------------------------------------------------------------------------------------------
 # Checks shared by the tests
 
-def check_ready(log, cpus, mem_kib=None):
+def check_ready(log, cpus, mem_kib=None, loader="uefi"):
     """A boot that reached `bulkhead: ready` with every one of `cpus` CPUs online and printed a
-    sane summary, with no fault or error on the way. Returns the summary."""
+    sane summary, with no fault or error on the way, started by `loader` (uefi, multiboot2).
+    Returns the summary."""
     log.check_clean()
-    start, m = log.require(RX_START, "'Bulkhead <version> starting'")
-    if m.group(2) != "uefi":
-        raise HarnessError(f"started by loader {m.group(2)!r}, expected uefi: {start!r}")
+    check_loader(log, loader)
     silent = log.find_all(RX_NO_ANSWER)
     if silent:
         raise HarnessError("CPUs did not answer:\n  " + "\n  ".join(repr(l) for l, _ in silent))
@@ -602,18 +701,19 @@ def check_ready(log, cpus, mem_kib=None):
     return s
 
 
+def check_loader(log, loader):
+    """The hypervisor says which boot path started it: `uefi` or `multiboot2`."""
+    start, m = log.require(RX_START, "'Bulkhead <version> starting'")
+    if m.group(2) != loader:
+        raise HarnessError(f"started by loader {m.group(2)!r}, expected {loader}: {start!r}")
+    return start
+
+
 def check_poweroff(q, timeout=BOOT_TIMEOUT):
     """The run ends by itself with an ACPI power-off after `bulkhead: ready`: the log says
     so, QEMU saw a guest shutdown request (not a reset or triple fault), and exits 0."""
-    status = q.wait(timeout)
+    q.check_powered_off(timeout)
     log = q.log()
     log.check_clean()
     log.check_order(RX_READY, RX_POWEROFF)
-    if status != 0:
-        raise HarnessError(f"QEMU exited with status {status}, expected 0\n{q.describe()}")
-    reasons = q.shutdown_reasons()
-    if reasons != [SHUTDOWN_GUEST_SHUTDOWN]:
-        raise HarnessError(f"QEMU shutdown requests {reasons}, expected one guest power-off "
-                           f"[{SHUTDOWN_GUEST_SHUTDOWN}] (none: a reset, triple fault or kill)\n"
-                           f"{q.describe()}")
     return log

@@ -132,10 +132,22 @@ def test_run_qemu_usb_image(tmp_path):
     assert "fat:" not in line
 
 
+def test_run_qemu_bios(tmp_path):
+    """--firmware bios: no OVMF flash, so QEMU starts SeaBIOS, which boots the stick's GRUB."""
+    img = tmp_path / "x.iso"
+    img.write_bytes(bytes(MIB))
+    line = " ".join(dry_run("--firmware", "bios", "--image", img, "--headless"))
+    assert "pflash" not in line and "OVMF" not in line, line
+    for want in ["-M q35", "-device usb-storage", f"snapshot=on,file={img}"]:
+        assert want in line, f"{want!r} missing from {line}"
+    assert "if=pflash" in " ".join(dry_run("--firmware", "uefi", "--image", img))
+
+
 @pytest.mark.parametrize("args", [["--smp", "0"], ["--smp", "x"], ["--mem", "lots"],
                                   ["--bogus"], ["--efi"], ["--efi", "/nonexistent.efi"],
                                   ["--image", "/nonexistent.img"],
-                                  ["--config", "/nonexistent.cfg"]],
+                                  ["--config", "/nonexistent.cfg"],
+                                  ["--firmware", "coreboot"], ["--firmware", "bios"]],
                          ids=lambda a: " ".join(a))
 def test_run_qemu_rejects(args, fake_efi):
     if "--efi" not in args and "--image" not in args:

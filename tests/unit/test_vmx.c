@@ -116,6 +116,9 @@ static void test_config_skylake(void **state)
 	assert_int_equal(c.invvpid_type, INVVPID_SINGLE_CONTEXT);
 	assert_int_equal(c.cr0_mask, 0x20);         /* NE only: PE and PG are the guest's */
 	assert_int_equal(c.cr4_mask, ~0ull);
+	/* An idle guest's HLT can run natively: HLT exiting is not forced on. */
+	assert_false(c.proc_must_be_one & PROC_HLT_EXITING);
+	assert_int_equal(c.proc_must_be_one, 0x04006172u);
 }
 
 static void test_config_without_true_msrs_cannot_clear_cr3_exiting(void **state)

@@ -19,7 +19,8 @@ UT_SRCS_pmm  := hv/pmm.c lib/error.c
 UT_SRCS_acpi := drivers/acpi.c lib/error.c lib/format.c
 UT_SRCS_decode := arch/x86_64/decode.c lib/error.c
 UT_SRCS_gwalk := hv/gwalk.c lib/error.c
-UT_SRCS_loader := hv/loader.c hv/loader_multiboot.c hv/loader_elf.c lib/error.c lib/format.c
+UT_SRCS_loader := hv/loader.c hv/loader_multiboot.c hv/loader_elf.c hv/loader_linux.c lib/error.c \
+	lib/format.c
 UT_SRCS_config := hv/config.c lib/format.c
 UT_SRCS_plan := hv/plan.c hv/config.c lib/format.c lib/error.c
 UT_SRCS_ring := lib/ring.c
@@ -39,6 +40,24 @@ $(BUILD)/ut/test_%: tests/unit/test_%.c $$(UT_SRCS_$$*) $$(UT_EXTRA_$$*) $(UT_HE
 unit-test: $$(patsubst %,$(BUILD)/ut/test_%,$$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 UT_SRCS_paging := arch/x86_64/paging.c
+UNIT_TESTS += vpit
+UT_SRCS_vpit := hv/vpit.c
+UNIT_TESTS += vpm
+UT_SRCS_vpm := hv/vpm.c
+UNIT_TESTS += vrtc
+UT_SRCS_vrtc := hv/vrtc.c lib/calendar.c
+UNIT_TESTS += vioapic
+UT_SRCS_vioapic := hv/vioapic.c
+UNIT_TESTS += vplatform
+UT_SRCS_vplatform := hv/vplatform.c hv/vpit.c hv/vpm.c hv/vrtc.c hv/vioapic.c lib/calendar.c
+UNIT_TESTS += loader_linux vacpi
+UT_SRCS_loader_linux := hv/loader.c hv/loader_multiboot.c hv/loader_elf.c hv/loader_linux.c \
+	hv/vacpi.c drivers/acpi.c lib/error.c lib/format.c
+UT_SRCS_vacpi := hv/vacpi.c drivers/acpi.c lib/error.c lib/format.c
+UNIT_TESTS += mb2info
+UT_SRCS_mb2info := boot/multiboot2/mb2info.c hv/config.c lib/format.c lib/error.c
+UNIT_TESTS += vlapic
+UT_SRCS_vlapic := hv/vlapic.c
 UNIT_TESTS += vmx
 UT_SRCS_vmx := arch/x86_64/vmx/vmx_caps.c lib/format.c lib/error.c \
 	arch/x86_64/vmx/vmx_caps.h arch/x86_64/vmx/vmcs.h

@@ -29,6 +29,8 @@
 #define SEG_CODE32 0xc9b
 #define SEG_CODE64 0xa9b
 #define SEG_DATA 0xc93
+#define SEG_CODE16 0x09b
+#define SEG_DATA16 0x093
 #define SEG_TSS_BUSY 0x08b
 #define SEG_LDT 0x082
 
@@ -215,15 +217,22 @@ static void svm_vcpu_set_entry(struct vcpu *v, const struct guest_entry *e)
 	bool long64 = e->mode == GUEST_MODE_LONG64;
 	u16 code = long64 ? SEG_CODE64 : SEG_CODE32;
 
-	set_segment(&st->cs, e->cs, code, 0xffffffff, 0);
-	set_segment(&st->ds, e->ds, SEG_DATA, 0xffffffff, 0);
+	if (e->mode == GUEST_MODE_REAL16) {
+		set_segment(&st->cs, e->cs, SEG_CODE16, 0xffff, (u64)e->cs << 4);
+		set_segment(&st->ds, 0, SEG_DATA16, 0xffff, 0);
+	} else {
+		set_segment(&st->cs, e->cs, code, 0xffffffff, 0);
+		set_segment(&st->ds, e->ds, SEG_DATA, 0xffffffff, 0);
+	}
 	st->es = st->ss = st->fs = st->gs = st->ds;
-	set_segment(&st->gdtr, 0, 0, e->gdt_limit, e->gdt_base);
-	set_segment(&st->idtr, 0, 0, 0, 0);
+	set_segment(&st->gdtr, 0, 0, e->mode == GUEST_MODE_REAL16 ? 0xffff : e->gdt_limit,
+		    e->gdt_base);
+	set_segment(&st->idtr, 0, 0, e->mode == GUEST_MODE_REAL16 ? 0xffff : 0, 0);
 	set_segment(&st->ldtr, 0, SEG_LDT, 0xffff, 0);
 	set_segment(&st->tr, 0, SEG_TSS_BUSY, 0x67, 0);
 	st->cpl = 0;
-	st->cr0 = CR0_PE | CR0_ET | (long64 ? CR0_PG | CR0_WP : 0);
+	st->cr0 = (e->mode == GUEST_MODE_REAL16 ? 0 : CR0_PE) | CR0_ET |
+		  (long64 ? CR0_PG | CR0_WP : 0);
 	st->cr4 = long64 ? CR4_PAE : 0;
 	st->cr3 = long64 ? e->cr3 : 0;
 	st->efer = EFER_SVME | (long64 ? EFER_LME | EFER_LMA : 0);
@@ -241,6 +250,16 @@ static void svm_vcpu_set_entry(struct vcpu *v, const struct guest_entry *e)
 	v->regs.gpr[GPR_RSI] = e->rsi;
 	v->regs.gpr[GPR_RDI] = e->rdi;
 	v->regs.gpr[GPR_RSP] = e->rsp;
+}
+
+static void svm_vcpu_set_hlt_exit(struct vcpu *v, bool exit)
+{
+	struct vmcb_control *c = &((struct svm_vcpu *)v->arch)->vmcb->control;
+
+	if (exit)
+		c->intercept_misc1 |= INTERCEPT_HLT;
+	else
+		c->intercept_misc1 &= ~INTERCEPT_HLT;
 }
 
 static void extract_io(const struct vmcb_control *c, struct vcpu_exit *e)
@@ -436,6 +455,7 @@ const struct virt_ops svm_ops = {
 	.partition_init = svm_partition_init,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_set_entry = svm_vcpu_set_entry,
+	.vcpu_set_hlt_exit = svm_vcpu_set_hlt_exit,
 	.vcpu_run = svm_vcpu_run,
 	.vcpu_get_sregs = svm_vcpu_get_sregs,
 	.vcpu_write_cr = svm_vcpu_write_cr,

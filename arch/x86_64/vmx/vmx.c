@@ -44,6 +44,8 @@
 #define AR_CODE32 0xc09bu /* execute/read, accessed, 32-bit, 4 KiB granularity */
 #define AR_CODE64 0xa09bu /* execute/read, accessed, 64-bit */
 #define AR_DATA 0xc093u   /* read/write, accessed */
+#define AR_CODE16 0x009bu /* real mode: 16-bit, byte granularity */
+#define AR_DATA16 0x0093u
 #define AR_TSS_BUSY 0x008bu
 #define AR_L (1u << 13)
 #define AR_DB (1u << 14)
@@ -460,26 +462,44 @@ static void write_host_state(struct vmcs_writer *w)
 	/* HOST_RSP: vmx_enter writes it at each entry. */
 }
 
-/* The state the boot protocol defines (as svm_vcpu_set_entry): flat segments, paging off in
- * 32-bit protected mode, or long mode on the loader's tables. */
+/* CR0 a vCPU starts with: paging off in 32-bit protected mode, long mode on the loader's
+ * tables, or real mode (unrestricted guest) for a SIPI start. */
+static u64 entry_cr0(const struct guest_entry *e)
+{
+	switch (e->mode) {
+	case GUEST_MODE_LONG64: return CR0_PE | CR0_ET | CR0_PG | CR0_WP;
+	case GUEST_MODE_REAL16: return CR0_ET;
+	default: return CR0_PE | CR0_ET;
+	}
+}
+
+/* The state the boot protocol defines (as svm_vcpu_set_entry): flat segments, or 64 KiB ones
+ * with CS base cs * 16 in real mode. */
 static void write_guest_state(struct vmcs_writer *w, const struct guest_entry *e)
 {
 	bool long64 = e->mode == GUEST_MODE_LONG64;
-	u64 cr0 = CR0_PE | CR0_ET | (long64 ? CR0_PG | CR0_WP : 0);
+	bool real16 = e->mode == GUEST_MODE_REAL16;
+	u64 cr0 = entry_cr0(e);
 	u64 cr4 = long64 ? CR4_PAE : 0;
+	u16 data_sel = real16 ? 0 : e->ds;
+	u32 limit = real16 ? 0xffff : 0xffffffff;
+	u32 data_ar = real16 ? AR_DATA16 : AR_DATA;
 
-	write_segment(w, VMX_CS, e->cs, 0, 0xffffffff, long64 ? AR_CODE64 : AR_CODE32);
-	write_segment(w, VMX_DS, e->ds, 0, 0xffffffff, AR_DATA);
-	write_segment(w, VMX_ES, e->ds, 0, 0xffffffff, AR_DATA);
-	write_segment(w, VMX_SS, e->ds, 0, 0xffffffff, AR_DATA);
-	write_segment(w, VMX_FS, e->ds, 0, 0xffffffff, AR_DATA);
-	write_segment(w, VMX_GS, e->ds, 0, 0xffffffff, AR_DATA);
+	if (real16)
+		write_segment(w, VMX_CS, e->cs, (u64)e->cs << 4, 0xffff, AR_CODE16);
+	else
+		write_segment(w, VMX_CS, e->cs, 0, 0xffffffff, long64 ? AR_CODE64 : AR_CODE32);
+	write_segment(w, VMX_DS, data_sel, 0, limit, data_ar);
+	write_segment(w, VMX_ES, data_sel, 0, limit, data_ar);
+	write_segment(w, VMX_SS, data_sel, 0, limit, data_ar);
+	write_segment(w, VMX_FS, data_sel, 0, limit, data_ar);
+	write_segment(w, VMX_GS, data_sel, 0, limit, data_ar);
 	write_segment(w, VMX_LDTR, 0, 0, 0, VMX_AR_UNUSABLE);
 	write_segment(w, VMX_TR, 0, 0, 0x67, AR_TSS_BUSY);
 	vw(w, VMCS_GUEST_GDTR_BASE, e->gdt_base);
-	vw(w, VMCS_GUEST_GDTR_LIMIT, e->gdt_limit);
+	vw(w, VMCS_GUEST_GDTR_LIMIT, real16 ? 0xffff : e->gdt_limit);
 	vw(w, VMCS_GUEST_IDTR_BASE, 0);
-	vw(w, VMCS_GUEST_IDTR_LIMIT, 0);
+	vw(w, VMCS_GUEST_IDTR_LIMIT, real16 ? 0xffff : 0);
 	vw(w, VMCS_GUEST_CR0, vmx_cr0_real(&cfg, cr0));
 	vw(w, VMCS_CR0_READ_SHADOW, cr0);
 	vw(w, VMCS_GUEST_CR4, vmx_cr4_real(&cfg, cr4));
@@ -691,14 +711,16 @@ static void vmx_vcpu_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	if (s->setup_pending || !c || c->current_vmcs != s->vmcs_pa) {
 		/* Not running here (yet): what it will start with. */
 		bool long64 = s->entry.mode == GUEST_MODE_LONG64;
+		bool real16 = s->entry.mode == GUEST_MODE_REAL16;
 
-		r->cr0 = CR0_PE | CR0_ET | (long64 ? CR0_PG | CR0_WP : 0);
+		r->cr0 = entry_cr0(&s->entry);
 		r->cr4 = long64 ? CR4_PAE : 0;
 		r->cr3 = long64 ? s->entry.cr3 : 0;
 		r->efer = long64 ? EFER_LME | EFER_LMA : 0;
 		r->cs_sel = s->entry.cs;
+		r->cs_base = real16 ? (u64)s->entry.cs << 4 : 0;
 		r->cs_long = long64;
-		r->cs_32 = !long64;
+		r->cs_32 = !long64 && !real16;
 		return;
 	}
 	r->cr0 = vmx_cr_visible(vmread(VMCS_GUEST_CR0), vmread(VMCS_CR0_READ_SHADOW), cfg.cr0_mask);
@@ -716,6 +738,20 @@ static void vmx_vcpu_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->cs_long = (cs_ar & AR_L) != 0;
 	r->cs_32 = (cs_ar & AR_DB) != 0;
 	r->cpl = (u8)AR_DPL(ss_ar); /* SS.DPL is the CPL */
+}
+
+/* HLT exiting off: the guest's HLT waits in the CPU for an interrupt it takes directly. Set
+ * again whenever the vCPU (re)starts (vmcs_setup writes the controls afresh). */
+static void vmx_vcpu_set_hlt_exit(struct vcpu *v, bool exit)
+{
+	u64 proc = vmread(VMCS_PROC_BASED_CONTROLS);
+
+	(void)v;
+	if (exit)
+		proc |= PROC_HLT_EXITING;
+	else if (!(cfg.proc_must_be_one & PROC_HLT_EXITING))
+		proc &= ~(u64)PROC_HLT_EXITING;
+	vmwrite(VMCS_PROC_BASED_CONTROLS, proc);
 }
 
 static void vmx_vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
@@ -846,6 +882,7 @@ const struct virt_ops vmx_ops = {
 	.partition_init = vmx_partition_init,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_set_entry = vmx_vcpu_set_entry,
+	.vcpu_set_hlt_exit = vmx_vcpu_set_hlt_exit,
 	.vcpu_run = vmx_vcpu_run,
 	.vcpu_get_sregs = vmx_vcpu_get_sregs,
 	.vcpu_write_cr = vmx_vcpu_write_cr,

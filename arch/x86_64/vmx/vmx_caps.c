@@ -158,6 +158,7 @@ int vmx_config_compute(const struct vmx_msrs *m, struct vmx_config *c, char *why
 		return err;
 
 	c->revision = (u32)(m->basic & VMX_BASIC_REVISION_MASK);
+	c->proc_must_be_one = (u32)proc_cap;
 	c->cr0_fixed0 = m->cr0_fixed0;
 	c->cr0_fixed1 = m->cr0_fixed1;
 	c->cr4_fixed0 = m->cr4_fixed0;

@@ -23,6 +23,7 @@ struct vmx_msrs {
 struct vmx_config {
 	u32 revision;        /* VMCS revision identifier */
 	u32 pin, proc, proc2, exit_ctls, entry; /* entry: without "IA-32e mode guest" */
+	u32 proc_must_be_one;  /* primary processor-based controls the CPU does not let go */
 	u64 ept_max_page;    /* PAGE_1G, PAGE_2M or PAGE_4K */
 	u32 invept_type;     /* INVEPT_SINGLE_CONTEXT or INVEPT_ALL_CONTEXT */
 	u32 invvpid_type;
