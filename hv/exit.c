@@ -22,6 +22,7 @@
 #define CPUID1_ECX_X2APIC (1u << 21)
 #define CPUID7_ECX_LA57 (1u << 16)
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID1_ECX_OSXSAVE (1u << 27)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
 #define CPUID81_ECX_SVM (1u << 2)
 #define RFLAGS_DF (1ull << 10)
@@ -166,14 +167,21 @@ static void count_violation(struct vcpu *v, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ CPUID */
 
-static void cpuid_filter(u32 leaf, u32 sub, struct cpuid_regs *r)
+static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
 {
+	struct vcpu_sregs s;
+
 	switch (leaf) {
 	case 1:
 		/* x2APIC and the TSC-deadline timer are hidden until their MSRs are handled: a
 		 * guest keeps its LAPIC in xAPIC mode, whose page the hypervisor decodes. */
-		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE);
+		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE | CPUID1_ECX_X2APIC |
+			    CPUID1_ECX_TSC_DEADLINE);
 		r->ecx |= CPUID1_ECX_HYPERVISOR;
+		/* OSXSAVE mirrors CR4.OSXSAVE: the guest's, not the hypervisor's. */
+		virt->vcpu_get_sregs(v, &s);
+		if (s.cr4 & CR4_OSXSAVE)
+			r->ecx |= CPUID1_ECX_OSXSAVE;
 		break;
 	case 7:
 		/* 5-level paging: the guest page walker (hv/gwalk.c) has 4 levels, so CR4.LA57 is
@@ -209,7 +217,7 @@ static enum exit_action handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 	u32 leaf = (u32)v->regs.gpr[GPR_RAX], sub = (u32)v->regs.gpr[GPR_RCX];
 	struct cpuid_regs r = cpuid(leaf, sub);
 
-	cpuid_filter(leaf, sub, &r);
+	cpuid_filter(v, leaf, sub, &r);
 	set_reg32(v, GPR_RAX, r.eax);
 	set_reg32(v, GPR_RBX, r.ebx);
 	set_reg32(v, GPR_RCX, r.ecx);
@@ -411,7 +419,6 @@ static enum exit_action handle_stage2(struct vcpu *v, const struct vcpu_exit *e)
 #define CR4_UMIP (1ull << 11)
 #define CR4_FSGSBASE (1ull << 16)
 #define CR4_PCIDE (1ull << 17)
-#define CR4_OSXSAVE (1ull << 18)
 #define CR4_SMEP (1ull << 20)
 #define CR4_SMAP (1ull << 21)
 #define CR4_PKE (1ull << 22)
@@ -461,29 +468,126 @@ static int decode_mov_to_cr(struct vcpu *v, const struct vcpu_sregs *s, u8 *cr, 
 	return 0;
 }
 
+#define CR0_NW (1ull << 29)
+#define CR0_CD (1ull << 30)
+
+/* What makes MOV to CR0 raise #GP: reserved bits, PG without PE, NW without CD, paging on with
+ * EFER.LME but without CR4.PAE, paging off in 64-bit code. */
+static bool cr0_write_ok(u64 value, const struct vcpu_sregs *s)
+{
+	if (value >> 32)
+		return false;
+	if ((value & CR0_PG) && !(value & CR0_PE))
+		return false;
+	if ((value & CR0_NW) && !(value & CR0_CD))
+		return false;
+	if ((value & CR0_PG) && !(s->cr0 & CR0_PG) && (s->efer & EFER_LME) && !(s->cr4 & CR4_PAE))
+		return false;
+	if (!(value & CR0_PG) && code_mode(s) == CPU_MODE_64)
+		return false;
+	return true;
+}
+
+/* MOV to CR4: bits this CPU lacks or the guest may not have, PAE off in long mode, PCIDE on
+ * outside long mode or with CR3[11:0] set. */
+static bool cr4_write_ok(u64 value, const struct vcpu_sregs *s)
+{
+	if (value & ~cr4_allowed())
+		return false;
+	if ((s->efer & EFER_LMA) && !(value & CR4_PAE))
+		return false;
+	if ((value & CR4_PCIDE) && !(s->cr4 & CR4_PCIDE) &&
+	    (!(s->efer & EFER_LMA) || (s->cr3 & 0xfff)))
+		return false;
+	return true;
+}
+
 static enum exit_action handle_cr_write(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct vcpu_sregs s;
 	enum gpr src;
-	u8 cr, len;
+	u8 cr = e->cr.cr, len = 0;
 	u64 value;
+	bool ok;
 
 	virt->vcpu_get_sregs(v, &s);
-	if (decode_mov_to_cr(v, &s, &cr, &src, &len) != 0 || cr != e->cr.cr)
-		return fail_with(v, "a write to CR%u the hypervisor cannot decode", e->cr.cr);
-	if (e->cr.gpr >= 0)
+	if (e->cr.gpr >= 0 && e->next_rip) {
+		/* The CPU named the register and the next instruction (VT-x): nothing to decode. */
 		src = (enum gpr)e->cr.gpr;
+	} else {
+		if (decode_mov_to_cr(v, &s, &cr, &src, &len) != 0 || cr != e->cr.cr)
+			return fail_with(v, "a write to CR%u the hypervisor cannot decode",
+					 e->cr.cr);
+		if (e->cr.gpr >= 0)
+			src = (enum gpr)e->cr.gpr;
+	}
 	value = v->regs.gpr[src];
 	if (code_mode(&s) != CPU_MODE_64)
 		value = (u32)value;
-	if (value & ~cr4_allowed()) {
-		count_violation(v, "CR4 value 0x%llx", (unsigned long long)value);
+	if (cr == 0)
+		ok = cr0_write_ok(value, &s);
+	else if (cr == 4)
+		ok = cr4_write_ok(value, &s);
+	else
+		return fail_with(v, "a write to CR%u, which the hypervisor does not watch", cr);
+	if (!ok) {
+		count_violation(v, "CR%u value 0x%llx", cr, (unsigned long long)value);
 		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
 		return EXIT_RESUME;
 	}
-	virt->vcpu_write_cr(v, 4, value);
+	virt->vcpu_write_cr(v, cr, value);
 	v->regs.rip = e->next_rip ? e->next_rip : v->regs.rip + len;
 	return EXIT_RESUME;
+}
+
+/* ------------------------------------------------------------------ XSETBV */
+
+#define XCR0_X87 (1ull << 0)
+#define XCR0_SSE (1ull << 1)
+#define XCR0_AVX (1ull << 2)
+#define XCR0_BNDREGS (1ull << 3)
+#define XCR0_BNDCSR (1ull << 4)
+#define XCR0_AVX512 (7ull << 5)
+#define XCR0_TILE (3ull << 17)
+
+/* What makes XSETBV of XCR0 raise #GP: components this CPU lacks, x87 off, AVX without SSE,
+ * MPX/AVX-512/AMX state components not set together. */
+static bool xcr0_valid(u64 value)
+{
+	struct cpuid_regs d = cpuid(0xd, 0);
+	u64 supported = d.eax | ((u64)d.edx << 32);
+
+	if ((value & ~supported) || !(value & XCR0_X87))
+		return false;
+	if ((value & XCR0_AVX) && !(value & XCR0_SSE))
+		return false;
+	if (!(value & XCR0_BNDREGS) != !(value & XCR0_BNDCSR))
+		return false;
+	if ((value & XCR0_AVX512) &&
+	    ((value & XCR0_AVX512) != XCR0_AVX512 || !(value & XCR0_AVX)))
+		return false;
+	if ((value & XCR0_TILE) && (value & XCR0_TILE) != XCR0_TILE)
+		return false;
+	return true;
+}
+
+/* XSETBV always exits on VT-x. XCR0 belongs to the physical CPU, and a CPU serves one
+ * partition: a valid value is simply loaded (the hypervisor itself uses no FPU/SSE state). */
+static enum exit_action handle_xsetbv(struct vcpu *v, const struct vcpu_exit *e)
+{
+	static const u8 opcode[] = { 0x0f, 0x01, 0xd1 };
+	u32 index = (u32)v->regs.gpr[GPR_RCX];
+	u64 value = (v->regs.gpr[GPR_RDX] << 32) | (u32)v->regs.gpr[GPR_RAX];
+
+	if (!(read_cr4() & CR4_OSXSAVE))
+		return fail_with(v, "XSETBV on a CPU where the hypervisor has no CR4.OSXSAVE");
+	if (index != 0 || !xcr0_valid(value)) {
+		count_violation(v, "XSETBV of XCR%u = 0x%llx", index, (unsigned long long)value);
+		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
+		return EXIT_RESUME;
+	}
+	xsetbv(0, value);
+	return skip_insn(v, e, opcode, sizeof(opcode));
 }
 
 /* ------------------------------------------------------------------ the rest */
@@ -557,6 +661,7 @@ static enum exit_action exit_dispatch(struct vcpu *v, const struct vcpu_exit *e)
 	case EXIT_ENTRY_FAILED:
 		return fail_with(v, "the CPU refused the guest state (VM entry failed)");
 	case EXIT_XSETBV:
+		return handle_xsetbv(v, e);
 	case EXIT_OTHER:
 	default:
 		return fail_with(v, "unhandled exit %s (raw 0x%llx)", exit_reason_name(e->reason),

@@ -437,7 +437,8 @@ static void virt_choose(void)
 		if (svm_ops.probe(why, sizeof(why)) == 0)
 			virt = &svm_ops;
 	} else if (cpu_vendor_is("GenuineIntel")) {
-		fmt_snprintf(why, sizeof(why), "the Intel VT-x backend is not part of this build yet");
+		if (vmx_ops.probe(why, sizeof(why)) == 0)
+			virt = &vmx_ops;
 	} else {
 		fmt_snprintf(why, sizeof(why), "unknown CPU vendor");
 	}
@@ -489,6 +490,9 @@ static void partitions_boot(void)
 		return;
 	if (!virt) {
 		log_err("partitions: none can start without a virtualization backend");
+		for (u32 i = 0; i < hv_config.partition_count; i++)
+			log_err("partition %s: refused: no virtualization backend",
+				hv_config.partitions[i].name);
 		return;
 	}
 	valid = plan_check(&hv_config, &machine);

@@ -1,6 +1,7 @@
-/* Four-level x86-64 page tables. One builder serves the hypervisor's own tables and (later) the
- * AMD nested page tables, which use the same format. Pure apart from the callbacks: tables are
- * obtained and reached only through struct pt_ops, so the host unit tests run it on a buffer. */
+/* Four-level x86-64 page tables. One builder serves the hypervisor's own tables, the AMD nested
+ * page tables (the same format) and the Intel EPT tables (see EPT_* below). Pure apart from the
+ * callbacks: tables are obtained and reached only through struct pt_ops, so the host unit tests
+ * run it on a buffer. */
 #ifndef BH_ARCH_PAGING_H
 #define BH_ARCH_PAGING_H
 
@@ -18,6 +19,26 @@
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR_MASK 0x000ffffffffff000ull
 #define PTE_FLAGS_MASK (~PTE_ADDR_MASK)
+
+/* EPT entries (Intel SDM vol. 3, 29.3.2) have the same shape: a 4 KiB-aligned address, bit 7
+ * for a large page at levels 1 and 2, and permissions in bits 0-2 where the x86 format has P, W
+ * and U/S. The builder therefore writes EPT tables as they are:
+ *  - it takes bit 0 for "present", which in EPT is "readable": every EPT mapping it makes must
+ *    be readable (execute-only mappings are not expressible);
+ *  - its intermediate entries get P|W|U = bits 0-2 = read, write, execute: the leaf decides;
+ *  - leaf flags pass through untouched, so the memory type (bits 5:3) and "ignore PAT" (bit 6)
+ *    go in `flags`, and a split large page keeps them in the smaller pages. */
+#define EPT_R (1ull << 0)
+#define EPT_W (1ull << 1)
+#define EPT_X (1ull << 2)
+#define EPT_MEMTYPE_WB (6ull << 3)
+#define EPT_IGNORE_PAT (1ull << 6)
+#define EPT_RWX (EPT_R | EPT_W | EPT_X)
+/* Guest RAM: readable, writable, executable, write-back (the guest's PAT still applies). */
+#define EPT_RAM (EPT_RWX | EPT_MEMTYPE_WB)
+
+_Static_assert(EPT_R == PTE_P, "the builder's present bit is EPT's read bit");
+_Static_assert(EPT_RWX == (PTE_P | PTE_W | PTE_U), "intermediate entries grant all to EPT");
 
 #define PAGE_4K (4ull * KiB)
 #define PAGE_2M (2ull * MiB)

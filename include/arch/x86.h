@@ -21,6 +21,7 @@
 #define CR0_PG (1ul << 31)
 #define CR4_PAE (1ul << 5)
 #define CR4_PGE (1ul << 7)
+#define CR4_OSXSAVE (1ul << 18)
 
 #define RFLAGS_IF (1ul << 9)
 
@@ -85,6 +86,12 @@ static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
 			 : "a"(leaf), "c"(subleaf));
 	return r;
+}
+
+/* XSETBV: needs CR4.OSXSAVE. */
+static inline void xsetbv(u32 index, u64 value)
+{
+	__asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value), "d"((u32)(value >> 32)) : "memory");
 }
 
 #define DEFINE_CR_ACCESS(n)                                                      \

@@ -22,7 +22,7 @@ enum exit_reason {
 	EXIT_VIRT_INSN,     /* an SVM or VMX instruction: the guest gets #UD */
 	EXIT_INVD,
 	EXIT_XSETBV,
-	EXIT_CR_WRITE,      /* a MOV to a control register the hypervisor watches (CR4) */
+	EXIT_CR_WRITE,      /* a MOV to a control register the hypervisor watches (CR0, CR4) */
 	EXIT_INIT,
 	EXIT_NMI,
 	EXIT_INTR,
@@ -116,7 +116,7 @@ struct virt_ops {
 	/* Enters the guest until the next exit, and describes it. */
 	void (*vcpu_run)(struct vcpu *v, struct vcpu_exit *exit);
 	void (*vcpu_get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
-	/* Sets a guest control register after shared code checked the value. */
+	/* Sets a guest control register (0 or 4) after shared code checked the value. */
 	void (*vcpu_write_cr)(struct vcpu *v, u8 cr, u64 value);
 	/* Whether HLT exits. Off, a guest's HLT halts the physical CPU until an interrupt, which
 	 * the guest then takes directly: the way an idle guest waits. */
@@ -132,6 +132,7 @@ struct virt_ops {
 
 extern const struct virt_ops *virt;
 extern const struct virt_ops svm_ops;
+extern const struct virt_ops vmx_ops;
 
 /* Runs v on this CPU until it stops; returns when the vCPU is done or taken back. */
 void vcpu_loop(struct vcpu *v);

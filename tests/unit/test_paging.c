@@ -1,5 +1,6 @@
-/* The 4-level page-table builder used for the hypervisor's own tables and the AMD nested page
- * tables: large pages where alignment allows, splitting, unmapping, permissions, bad input. */
+/* The 4-level page-table builder used for the hypervisor's own tables, the AMD nested page
+ * tables and the Intel EPT tables: large pages where alignment allows, splitting, unmapping,
+ * permissions, bad input, and the raw entries of the EPT format. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -176,6 +177,80 @@ static void test_out_of_tables(void **state)
 	assert_int_equal(pt_map(&f->ops, f->root, 0, 0, 8 * MiB, PTE_P, PAGE_4K), BH_ENOMEM);
 }
 
+/* ------------------------------------------------------------------ EPT format */
+
+static u64 *table_at(struct fixture *f, u64 entry)
+{
+	return pool_table(&f->pool, entry & PTE_ADDR_MASK);
+}
+
+/* A partition's EPT tables as vmx_partition_init builds them: intermediate entries grant read,
+ * write and execute with no memory type (reserved there), leaves carry write-back and bit 7. */
+static void test_ept_entries_for_partition_ram(void **state)
+{
+	struct fixture *f = *state;
+	u64 ram = 0x7c000000ull, size = 34 * MiB;
+	u64 *pml4, *pdpt, *pd;
+
+	assert_int_equal(pt_map(&f->ops, f->root, 0, ram, size, EPT_RAM, PAGE_1G), 0);
+	assert_int_equal(f->pool.used, 3);
+	pml4 = pool_table(&f->pool, f->root);
+	assert_int_equal(pml4[0] & ~PTE_ADDR_MASK, EPT_RWX);
+	pdpt = table_at(f, pml4[0]);
+	assert_int_equal(pdpt[0] & ~PTE_ADDR_MASK, EPT_RWX);
+	pd = table_at(f, pdpt[0]);
+	assert_int_equal(pd[0], ram | EPT_RWX | EPT_MEMTYPE_WB | PTE_PS);
+	assert_int_equal(pd[0], ram | 0xb7);
+	assert_int_equal(pd[16], (ram + 32 * MiB) | 0xb7);
+	assert_int_equal(pd[17], 0); /* beyond the RAM: not readable, so an EPT violation */
+	for (int i = 1; i < 512; i++) {
+		assert_int_equal(pml4[i], 0);
+		assert_int_equal(pdpt[i], 0);
+	}
+}
+
+static void test_ept_gigabyte_leaf(void **state)
+{
+	struct fixture *f = *state;
+	u64 *pml4, *pdpt, pa, fl;
+
+	assert_int_equal(pt_map(&f->ops, f->root, 0, 0x40000000ull, 2 * GiB, EPT_RAM, PAGE_1G), 0);
+	pml4 = pool_table(&f->pool, f->root);
+	pdpt = table_at(f, pml4[0]);
+	assert_int_equal(pdpt[0], 0x40000000ull | 0xb7);
+	assert_int_equal(pdpt[1], 0x80000000ull | 0xb7);
+	assert_true(pt_lookup(&f->ops, f->root, GiB + 0x1234, &pa, &fl));
+	assert_int_equal(pa, 0x80001234ull);
+	assert_int_equal(fl & 0x3f, EPT_RAM);
+	/* 2 MiB-only hardware: the same RAM in 2 MiB leaves. */
+	assert_int_equal(pt_map(&f->ops, f->root, 4 * GiB, 0x40000000ull, 4 * MiB, EPT_RAM, PAGE_2M),
+			 0);
+	assert_true(pt_lookup(&f->ops, f->root, 4 * GiB + 2 * MiB, &pa, &fl));
+	assert_int_equal(pa, 0x40200000ull);
+	assert_int_equal(fl, EPT_RAM | PTE_PS);
+}
+
+/* Splitting an EPT large page keeps the memory type in every smaller page; 4 KiB leaves have
+ * no bit 7. */
+static void test_ept_split_keeps_memory_type(void **state)
+{
+	struct fixture *f = *state;
+	u64 *pdpt, *pd, *pt;
+
+	assert_int_equal(pt_map(&f->ops, f->root, 0, 0, PAGE_1G, EPT_RAM, PAGE_1G), 0);
+	assert_int_equal(pt_map(&f->ops, f->root, PAGE_4K, 0, PAGE_4K, 0, PAGE_4K), 0);
+	pdpt = table_at(f, pool_table(&f->pool, f->root)[0]);
+	assert_int_equal(pdpt[0] & ~PTE_ADDR_MASK, EPT_RWX);
+	pd = table_at(f, pdpt[0]);
+	assert_int_equal(pd[1], (2 * MiB) | 0xb7);
+	assert_int_equal(pd[511], (PAGE_1G - 2 * MiB) | 0xb7);
+	assert_int_equal(pd[0] & ~PTE_ADDR_MASK, EPT_RWX);
+	pt = table_at(f, pd[0]);
+	assert_int_equal(pt[0], 0x37);
+	assert_int_equal(pt[1], 0);
+	assert_int_equal(pt[2], 2 * PAGE_4K | 0x37);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +265,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_tables, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ept_entries_for_partition_ram, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ept_gigabyte_leaf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ept_split_keeps_memory_type, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,3 +58,6 @@ UNIT_TESTS += mb2info
 UT_SRCS_mb2info := boot/multiboot2/mb2info.c hv/config.c lib/format.c lib/error.c
 UNIT_TESTS += vlapic
 UT_SRCS_vlapic := hv/vlapic.c
+UNIT_TESTS += vmx
+UT_SRCS_vmx := arch/x86_64/vmx/vmx_caps.c lib/format.c lib/error.c \
+	arch/x86_64/vmx/vmx_caps.h arch/x86_64/vmx/vmcs.h

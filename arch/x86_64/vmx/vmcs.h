@@ -1,0 +1,301 @@
+/* VT-x: capability MSRs, VMCS field encodings, control bits and exit reasons (Intel SDM vol. 3,
+ * appendices A-C). Only what the backend uses; names follow the SDM's wording. */
+#ifndef BH_VMX_VMCS_H
+#define BH_VMX_VMCS_H
+
+/* ------------------------------------------------------------------ MSRs */
+#define MSR_IA32_VMX_BASIC 0x480
+#define MSR_IA32_VMX_PINBASED_CTLS 0x481
+#define MSR_IA32_VMX_PROCBASED_CTLS 0x482
+#define MSR_IA32_VMX_EXIT_CTLS 0x483
+#define MSR_IA32_VMX_ENTRY_CTLS 0x484
+#define MSR_IA32_VMX_MISC 0x485
+#define MSR_IA32_VMX_CR0_FIXED0 0x486
+#define MSR_IA32_VMX_CR0_FIXED1 0x487
+#define MSR_IA32_VMX_CR4_FIXED0 0x488
+#define MSR_IA32_VMX_CR4_FIXED1 0x489
+#define MSR_IA32_VMX_PROCBASED_CTLS2 0x48b
+#define MSR_IA32_VMX_EPT_VPID_CAP 0x48c
+#define MSR_IA32_VMX_TRUE_PINBASED_CTLS 0x48d
+#define MSR_IA32_VMX_TRUE_PROCBASED_CTLS 0x48e
+#define MSR_IA32_VMX_TRUE_EXIT_CTLS 0x48f
+#define MSR_IA32_VMX_TRUE_ENTRY_CTLS 0x490
+
+/* IA32_FEATURE_CONTROL (0x3a) */
+#define FEATURE_CONTROL_LOCKED (1ull << 0)
+#define FEATURE_CONTROL_VMX_IN_SMX (1ull << 1)
+#define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
+
+/* IA32_VMX_BASIC */
+#define VMX_BASIC_REVISION_MASK 0x7fffffffull
+#define VMX_BASIC_VMCS_SIZE(b) (((b) >> 32) & 0x1fff)
+#define VMX_BASIC_PHYS_32BIT (1ull << 48)
+#define VMX_BASIC_MEMTYPE(b) (((b) >> 50) & 0xf)
+#define VMX_BASIC_TRUE_CTLS (1ull << 55)
+#define VMX_MEMTYPE_WB 6
+
+/* IA32_VMX_MISC */
+#define VMX_MISC_EXIT_SAVES_LMA (1ull << 5)
+
+/* IA32_VMX_EPT_VPID_CAP */
+#define EPT_CAP_WALK_4 (1ull << 6)
+#define EPT_CAP_MEMTYPE_WB (1ull << 14)
+#define EPT_CAP_PAGE_2M (1ull << 16)
+#define EPT_CAP_PAGE_1G (1ull << 17)
+#define EPT_CAP_INVEPT (1ull << 20)
+#define EPT_CAP_INVEPT_SINGLE (1ull << 25)
+#define EPT_CAP_INVEPT_ALL (1ull << 26)
+#define VPID_CAP_INVVPID (1ull << 32)
+#define VPID_CAP_INVVPID_SINGLE (1ull << 41)
+#define VPID_CAP_INVVPID_ALL (1ull << 42)
+
+/* INVEPT / INVVPID types */
+#define INVEPT_SINGLE_CONTEXT 1
+#define INVEPT_ALL_CONTEXT 2
+#define INVVPID_SINGLE_CONTEXT 1
+#define INVVPID_ALL_CONTEXT 2
+
+/* ------------------------------------------------------------------ controls */
+/* Pin-based VM-execution controls */
+#define PIN_EXTERNAL_INTERRUPT_EXITING (1u << 0)
+#define PIN_NMI_EXITING (1u << 3)
+#define PIN_VIRTUAL_NMIS (1u << 5)
+#define PIN_PREEMPTION_TIMER (1u << 6)
+#define PIN_POSTED_INTERRUPTS (1u << 7)
+
+/* Primary processor-based VM-execution controls */
+#define PROC_INTERRUPT_WINDOW_EXITING (1u << 2)
+#define PROC_TSC_OFFSETTING (1u << 3)
+#define PROC_HLT_EXITING (1u << 7)
+#define PROC_INVLPG_EXITING (1u << 9)
+#define PROC_MWAIT_EXITING (1u << 10)
+#define PROC_RDPMC_EXITING (1u << 11)
+#define PROC_RDTSC_EXITING (1u << 12)
+#define PROC_CR3_LOAD_EXITING (1u << 15)
+#define PROC_CR3_STORE_EXITING (1u << 16)
+#define PROC_CR8_LOAD_EXITING (1u << 19)
+#define PROC_CR8_STORE_EXITING (1u << 20)
+#define PROC_TPR_SHADOW (1u << 21)
+#define PROC_NMI_WINDOW_EXITING (1u << 22)
+#define PROC_MOV_DR_EXITING (1u << 23)
+#define PROC_UNCONDITIONAL_IO_EXITING (1u << 24)
+#define PROC_USE_IO_BITMAPS (1u << 25)
+#define PROC_MONITOR_TRAP_FLAG (1u << 27)
+#define PROC_USE_MSR_BITMAPS (1u << 28)
+#define PROC_MONITOR_EXITING (1u << 29)
+#define PROC_PAUSE_EXITING (1u << 30)
+#define PROC_SECONDARY_CONTROLS (1u << 31)
+
+/* Secondary processor-based VM-execution controls */
+#define PROC2_ENABLE_EPT (1u << 1)
+#define PROC2_DESCRIPTOR_TABLE_EXITING (1u << 2)
+#define PROC2_ENABLE_RDTSCP (1u << 3)
+#define PROC2_ENABLE_VPID (1u << 5)
+#define PROC2_WBINVD_EXITING (1u << 6)
+#define PROC2_UNRESTRICTED_GUEST (1u << 7)
+#define PROC2_ENABLE_INVPCID (1u << 12)
+#define PROC2_ENABLE_XSAVES (1u << 20)
+
+/* VM-exit controls */
+#define EXITCTL_SAVE_DEBUG_CONTROLS (1u << 2)
+#define EXITCTL_HOST_ADDRESS_SPACE_SIZE (1u << 9)
+#define EXITCTL_ACK_INTERRUPT_ON_EXIT (1u << 15)
+#define EXITCTL_SAVE_IA32_PAT (1u << 18)
+#define EXITCTL_LOAD_IA32_PAT (1u << 19)
+#define EXITCTL_SAVE_IA32_EFER (1u << 20)
+#define EXITCTL_LOAD_IA32_EFER (1u << 21)
+#define EXITCTL_SAVE_PREEMPTION_TIMER (1u << 22)
+
+/* VM-entry controls */
+#define ENTRYCTL_LOAD_DEBUG_CONTROLS (1u << 2)
+#define ENTRYCTL_IA32E_MODE_GUEST (1u << 9)
+#define ENTRYCTL_TO_SMM (1u << 10)
+#define ENTRYCTL_DEACTIVATE_DUAL_MONITOR (1u << 11)
+#define ENTRYCTL_LOAD_IA32_PAT (1u << 14)
+#define ENTRYCTL_LOAD_IA32_EFER (1u << 15)
+
+/* VM-entry interruption information / exit interruption information / IDT-vectoring */
+#define INTR_INFO_VECTOR_MASK 0xffu
+#define INTR_INFO_TYPE_SHIFT 8
+#define INTR_INFO_TYPE_MASK (7u << 8)
+#define INTR_TYPE_EXTERNAL 0
+#define INTR_TYPE_NMI 2
+#define INTR_TYPE_HW_EXCEPTION 3
+#define INTR_TYPE_SW_INTERRUPT 4
+#define INTR_TYPE_PRIV_SW_EXCEPTION 5
+#define INTR_TYPE_SW_EXCEPTION 6
+#define INTR_INFO_ERROR_CODE (1u << 11)
+#define INTR_INFO_VALID (1u << 31)
+
+/* Guest interruptibility state */
+#define INTERRUPTIBILITY_STI (1u << 0)
+#define INTERRUPTIBILITY_MOV_SS (1u << 1)
+
+/* ------------------------------------------------------------------ VMCS fields */
+/* 16-bit */
+#define VMCS_VPID 0x0000
+#define VMCS_GUEST_ES_SELECTOR 0x0800
+#define VMCS_GUEST_CS_SELECTOR 0x0802
+#define VMCS_GUEST_SS_SELECTOR 0x0804
+#define VMCS_GUEST_DS_SELECTOR 0x0806
+#define VMCS_GUEST_FS_SELECTOR 0x0808
+#define VMCS_GUEST_GS_SELECTOR 0x080a
+#define VMCS_GUEST_LDTR_SELECTOR 0x080c
+#define VMCS_GUEST_TR_SELECTOR 0x080e
+#define VMCS_HOST_ES_SELECTOR 0x0c00
+#define VMCS_HOST_CS_SELECTOR 0x0c02
+#define VMCS_HOST_SS_SELECTOR 0x0c04
+#define VMCS_HOST_DS_SELECTOR 0x0c06
+#define VMCS_HOST_FS_SELECTOR 0x0c08
+#define VMCS_HOST_GS_SELECTOR 0x0c0a
+#define VMCS_HOST_TR_SELECTOR 0x0c0c
+
+/* 64-bit */
+#define VMCS_IO_BITMAP_A 0x2000
+#define VMCS_IO_BITMAP_B 0x2002
+#define VMCS_MSR_BITMAP 0x2004
+#define VMCS_EXIT_MSR_STORE_ADDR 0x2006
+#define VMCS_EXIT_MSR_LOAD_ADDR 0x2008
+#define VMCS_ENTRY_MSR_LOAD_ADDR 0x200a
+#define VMCS_TSC_OFFSET 0x2010
+#define VMCS_EPT_POINTER 0x201a
+#define VMCS_GUEST_PHYSICAL_ADDRESS 0x2400
+#define VMCS_LINK_POINTER 0x2800
+#define VMCS_GUEST_IA32_DEBUGCTL 0x2802
+#define VMCS_GUEST_IA32_PAT 0x2804
+#define VMCS_GUEST_IA32_EFER 0x2806
+#define VMCS_GUEST_PDPTE0 0x280a /* PDPTE1..3 follow at +2 each */
+#define VMCS_HOST_IA32_PAT 0x2c00
+#define VMCS_HOST_IA32_EFER 0x2c02
+
+/* 32-bit */
+#define VMCS_PIN_BASED_CONTROLS 0x4000
+#define VMCS_PROC_BASED_CONTROLS 0x4002
+#define VMCS_EXCEPTION_BITMAP 0x4004
+#define VMCS_PAGE_FAULT_ERROR_MASK 0x4006
+#define VMCS_PAGE_FAULT_ERROR_MATCH 0x4008
+#define VMCS_CR3_TARGET_COUNT 0x400a
+#define VMCS_EXIT_CONTROLS 0x400c
+#define VMCS_EXIT_MSR_STORE_COUNT 0x400e
+#define VMCS_EXIT_MSR_LOAD_COUNT 0x4010
+#define VMCS_ENTRY_CONTROLS 0x4012
+#define VMCS_ENTRY_MSR_LOAD_COUNT 0x4014
+#define VMCS_ENTRY_INTR_INFO 0x4016
+#define VMCS_ENTRY_EXCEPTION_ERROR_CODE 0x4018
+#define VMCS_ENTRY_INSTRUCTION_LENGTH 0x401a
+#define VMCS_SECONDARY_PROC_CONTROLS 0x401e
+#define VMCS_VM_INSTRUCTION_ERROR 0x4400
+#define VMCS_EXIT_REASON 0x4402
+#define VMCS_EXIT_INTR_INFO 0x4404
+#define VMCS_EXIT_INTR_ERROR_CODE 0x4406
+#define VMCS_IDT_VECTORING_INFO 0x4408
+#define VMCS_IDT_VECTORING_ERROR_CODE 0x440a
+#define VMCS_EXIT_INSTRUCTION_LENGTH 0x440c
+#define VMCS_GUEST_ES_LIMIT 0x4800 /* CS, SS, DS, FS, GS, LDTR, TR follow at +2 each */
+#define VMCS_GUEST_GDTR_LIMIT 0x4810
+#define VMCS_GUEST_IDTR_LIMIT 0x4812
+#define VMCS_GUEST_ES_ACCESS_RIGHTS 0x4814 /* same order as the limits */
+#define VMCS_GUEST_CS_ACCESS_RIGHTS 0x4816
+#define VMCS_GUEST_SS_ACCESS_RIGHTS 0x4818
+#define VMCS_GUEST_INTERRUPTIBILITY 0x4824
+#define VMCS_GUEST_ACTIVITY_STATE 0x4826
+#define VMCS_GUEST_SYSENTER_CS 0x482a
+#define VMCS_HOST_SYSENTER_CS 0x4c00
+
+/* natural width */
+#define VMCS_CR0_GUEST_HOST_MASK 0x6000
+#define VMCS_CR4_GUEST_HOST_MASK 0x6002
+#define VMCS_CR0_READ_SHADOW 0x6004
+#define VMCS_CR4_READ_SHADOW 0x6006
+#define VMCS_EXIT_QUALIFICATION 0x6400
+#define VMCS_GUEST_CR0 0x6800
+#define VMCS_GUEST_CR3 0x6802
+#define VMCS_GUEST_CR4 0x6804
+#define VMCS_GUEST_ES_BASE 0x6806 /* CS, SS, DS, FS, GS, LDTR, TR follow at +2 each */
+#define VMCS_GUEST_CS_BASE 0x6808
+#define VMCS_GUEST_SS_BASE 0x680a
+#define VMCS_GUEST_DS_BASE 0x680c
+#define VMCS_GUEST_GDTR_BASE 0x6816
+#define VMCS_GUEST_IDTR_BASE 0x6818
+#define VMCS_GUEST_DR7 0x681a
+#define VMCS_GUEST_RSP 0x681c
+#define VMCS_GUEST_RIP 0x681e
+#define VMCS_GUEST_RFLAGS 0x6820
+#define VMCS_GUEST_PENDING_DEBUG 0x6822
+#define VMCS_GUEST_SYSENTER_ESP 0x6824
+#define VMCS_GUEST_SYSENTER_EIP 0x6826
+#define VMCS_HOST_CR0 0x6c00
+#define VMCS_HOST_CR3 0x6c02
+#define VMCS_HOST_CR4 0x6c04
+#define VMCS_HOST_FS_BASE 0x6c06
+#define VMCS_HOST_GS_BASE 0x6c08
+#define VMCS_HOST_TR_BASE 0x6c0a
+#define VMCS_HOST_GDTR_BASE 0x6c0c
+#define VMCS_HOST_IDTR_BASE 0x6c0e
+#define VMCS_HOST_SYSENTER_ESP 0x6c10
+#define VMCS_HOST_SYSENTER_EIP 0x6c12
+#define VMCS_HOST_RSP 0x6c14
+#define VMCS_HOST_RIP 0x6c16
+
+/* Guest segment registers in the order of the selector/limit/access-rights/base fields. */
+enum vmx_seg { VMX_ES, VMX_CS, VMX_SS, VMX_DS, VMX_FS, VMX_GS, VMX_LDTR, VMX_TR, VMX_SEG_COUNT };
+
+/* Access rights: the descriptor's bits 40-55, with bit 16 = unusable. */
+#define VMX_AR_UNUSABLE (1u << 16)
+
+/* ------------------------------------------------------------------ exit reasons (basic) */
+#define VMX_EXIT_EXCEPTION_NMI 0
+#define VMX_EXIT_EXTERNAL_INTERRUPT 1
+#define VMX_EXIT_TRIPLE_FAULT 2
+#define VMX_EXIT_INIT 3
+#define VMX_EXIT_SIPI 4
+#define VMX_EXIT_IO_SMI 5
+#define VMX_EXIT_OTHER_SMI 6
+#define VMX_EXIT_INTERRUPT_WINDOW 7
+#define VMX_EXIT_NMI_WINDOW 8
+#define VMX_EXIT_TASK_SWITCH 9
+#define VMX_EXIT_CPUID 10
+#define VMX_EXIT_GETSEC 11
+#define VMX_EXIT_HLT 12
+#define VMX_EXIT_INVD 13
+#define VMX_EXIT_INVLPG 14
+#define VMX_EXIT_RDPMC 15
+#define VMX_EXIT_RDTSC 16
+#define VMX_EXIT_RSM 17
+#define VMX_EXIT_VMCALL 18
+#define VMX_EXIT_VMCLEAR 19
+#define VMX_EXIT_VMLAUNCH 20
+#define VMX_EXIT_VMPTRLD 21
+#define VMX_EXIT_VMPTRST 22
+#define VMX_EXIT_VMREAD 23
+#define VMX_EXIT_VMRESUME 24
+#define VMX_EXIT_VMWRITE 25
+#define VMX_EXIT_VMXOFF 26
+#define VMX_EXIT_VMXON 27
+#define VMX_EXIT_CR_ACCESS 28
+#define VMX_EXIT_DR_ACCESS 29
+#define VMX_EXIT_IO 30
+#define VMX_EXIT_RDMSR 31
+#define VMX_EXIT_WRMSR 32
+#define VMX_EXIT_INVALID_GUEST_STATE 33
+#define VMX_EXIT_MSR_LOADING 34
+#define VMX_EXIT_MWAIT 36
+#define VMX_EXIT_MONITOR_TRAP_FLAG 37
+#define VMX_EXIT_MONITOR 39
+#define VMX_EXIT_PAUSE 40
+#define VMX_EXIT_MACHINE_CHECK 41
+#define VMX_EXIT_EPT_VIOLATION 48
+#define VMX_EXIT_EPT_MISCONFIG 49
+#define VMX_EXIT_INVEPT 50
+#define VMX_EXIT_RDTSCP 51
+#define VMX_EXIT_PREEMPTION_TIMER 52
+#define VMX_EXIT_INVVPID 53
+#define VMX_EXIT_WBINVD 54
+#define VMX_EXIT_XSETBV 55
+#define VMX_EXIT_VMFUNC 59
+#define VMX_EXIT_ENCLS 60
+
+/* Bit 31 of the exit reason: the VM entry failed (reasons 33, 34, 41). */
+#define VMX_EXIT_REASON_ENTRY_FAILURE (1u << 31)
+
+#endif
