@@ -100,6 +100,7 @@ static int svm_probe(char *why, size_t why_size)
 		0x174, 0x175, 0x176,                    /* SYSENTER_CS/ESP/EIP */
 		0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, SFMASK */
 		0xc0000100, 0xc0000101, 0xc0000102,     /* FS, GS, KernelGS base */
+		0xc0000103,  /* TSC_AUX: what RDTSCP/RDPID return; the hypervisor never reads it */
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(passthrough); i++) {
 		u32 msr = passthrough[i];

@@ -29,6 +29,7 @@
 #define MSR_CSTAR 0xc0000083
 #define MSR_SFMASK 0xc0000084
 #define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_TSC_AUX 0xc0000103
 
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_XSAVE (1u << 26)
@@ -255,6 +256,7 @@ static int vmx_probe(char *why, size_t why_size)
 		MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
 		MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
 		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+		MSR_TSC_AUX, /* what RDTSCP/RDPID return; the hypervisor never reads it */
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(passthrough); i++)
 		vmx_msr_bitmap_pass(msrs, passthrough[i]);
