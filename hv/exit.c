@@ -20,6 +20,8 @@
 #define HV_CPUID_MAX HV_CPUID_TIMING
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_X2APIC (1u << 21)
+#define CPUID1_EDX_MCE (1u << 7)
+#define CPUID1_EDX_MCA (1u << 14)
 #define CPUID7_ECX_LA57 (1u << 16)
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID1_ECX_OSXSAVE (1u << 27)
@@ -178,6 +180,8 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE | CPUID1_ECX_X2APIC |
 			    CPUID1_ECX_TSC_DEADLINE);
 		r->ecx |= CPUID1_ECX_HYPERVISOR;
+		/* Machine checks are the machine's: their MSR banks stay with the hypervisor. */
+		r->edx &= ~(CPUID1_EDX_MCE | CPUID1_EDX_MCA);
 		/* OSXSAVE mirrors CR4.OSXSAVE: the guest's, not the hypervisor's. */
 		virt->vcpu_get_sregs(v, &s);
 		if (s.cr4 & CR4_OSXSAVE)

@@ -11,6 +11,8 @@ import harness
 def pytest_configure(config):
     config.addinivalue_line("markers", "qemu: boots a machine under QEMU (seconds to minutes)")
     config.addinivalue_line("markers", "bochs: boots a machine under Bochs (tens of seconds)")
+    config.addinivalue_line("markers", "linux: boots Debian's kernels from build/linux "
+                            "(`make linux-guests`); skipped when they are not there")
 
 
 def _rel(path):
