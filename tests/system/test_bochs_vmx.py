@@ -24,6 +24,8 @@ CASES = [
     ("uefi", "bad"),
     ("uefi", "crasher"),
     ("bios", "three"),
+    ("bios", "bad"),
+    ("bios", "crasher"),
 ]
 
 
