@@ -68,6 +68,21 @@ static void console_irq(void *ctx, bool level)
 	pdev_irq_locked(ctx, VPLATFORM_GSI_UART, level);
 }
 
+bool partition_console_input(struct partition *p, u8 byte)
+{
+	bool taken = false;
+
+	spin_lock(&p->lock);
+	if (vuart_rx_room(&p->uart)) {
+		vuart_receive(&p->uart, byte);
+		taken = true;
+	}
+	spin_unlock(&p->lock);
+	/* The receive interrupt the vUART raised goes out at the service CPU's next tick. */
+	__atomic_store_n(&p->next_poll_ns, 0, __ATOMIC_RELAXED);
+	return taken;
+}
+
 /* ------------------------------------------------------------------ loading */
 
 extern struct boot_info *hv_boot_info;

@@ -73,6 +73,10 @@ void partition_reset(struct vcpu *v, const char *why);
 /* A vCPU halted for good; when the last one does, the partition is stopped. */
 void partition_vcpu_halted(struct vcpu *v);
 
+/* A byte typed on the console while this partition has the focus. False when its receive
+ * FIFO is full: the caller keeps the byte and offers it again. */
+bool partition_console_input(struct partition *p, u8 byte);
+
 /* Logs the exit counters of one partition. */
 void partition_print_stats(const struct partition *p);
 

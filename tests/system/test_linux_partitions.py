@@ -2,9 +2,11 @@
 generic kernel on one, side by side with a test guest, each booted by Bulkhead's bzImage loader
 with generated ACPI tables and reaching the initramfs' `LINUX-UP` line with exactly its own CPUs
 and RAM. Needs `make linux-guests` (the tests skip without the kernels, like
-test_linux_direct.py). Console input to a partition comes with the console shell (issue 6)."""
+test_linux_direct.py). Typing goes to a partition after its number key (1-9) and back to the
+hypervisor with Ctrl-\\ (the console shell proper is issue 6)."""
 
 import re
+import time
 
 import pytest
 
@@ -40,6 +42,7 @@ cmdline = name=hello
 """
 
 BOOT_TIMEOUT = 240    # wall seconds to LINUX-UP (about 20-40 s here under TCG)
+BACK_TO_HYPERVISOR = "\x1c"  # Ctrl-\\
 
 
 def linux_files():
@@ -75,14 +78,34 @@ def test_two_debian_kernels_side_by_side(qemu, bulkhead_efi):
     q.expect(r"^\[hello\] HELLO hello cpuid-hv=BulkheadBulk$", timeout=60)
     for name in ("cloud", "generic"):
         q.expect(rf"^\[{name}\] LINUX-UP {name} ", timeout=BOOT_TIMEOUT)
+
+    # A line typed on the console reaches the partition that has it: generic is the 2nd.
+    q.send("2")
+    q.expect(r"\] I: console: typing goes to partition generic", timeout=30)
+    q.send("echo answer-$((6*7)) cpus-$(nproc)\r")
+    q.expect(r"^\[generic\] answer-42 cpus-1\s*$", timeout=60)
+    q.send("date +year-%Y\r")
+    year = q.expect(r"^\[generic\] year-(\d{4})\s*$", timeout=60).group(1)
+    assert year == str(time.gmtime().tm_year), f"the guest's date says {year}"
+    # reboot restarts that partition only; poweroff stops it.
+    q.send("reboot\r")
+    q.expect(r"\] I: partition generic: the guest reset its machine; restarting it", timeout=60)
+    q.expect(r"^\[generic\] LINUX-UP generic ", timeout=BOOT_TIMEOUT)
+    q.send("poweroff\r")
+    q.expect(r"\] I: partition generic: stopped \(the guest powered off", timeout=60)
+    q.send(BACK_TO_HYPERVISOR)
+    q.expect(r"\] I: console: back to the hypervisor", timeout=30)
     # The hypervisor still answers, with each Linux partition's exits by reason.
     q.send("s")
-    q.expect(r"\] I: partition generic: running, exits total=\d+", timeout=30)
+    q.expect(r"\] I: partition cloud: running, exits total=\d+", timeout=30)
     q.send("p")
     q.expect(r"\] I: bulkhead: powering off \(ACPI S5\)", timeout=30)
     q.check_powered_off()
 
     text = q.output
+    # The cloud partition ran on undisturbed: one boot, no restart.
+    assert len(re.findall(r"^\[cloud\] LINUX-UP", text, re.MULTILINE)) == 1
+    assert re.search(r"\] I: partition generic: restarted \(restart 1\)", text)
     check_linux_up(text, "cloud", 2, 384)
     check_linux_up(text, "generic", 1, 256)
     # Each kernel saw only its own CPUs in the MADT it was given.
