@@ -234,6 +234,10 @@ static enum exit_action handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 #define MSR_TSC 0x10
 #define MSR_APIC_BASE_ADDR 0x1b
 #define MSR_MTRR_CAP 0xfe
+#define MSR_MISC_ENABLE 0x1a0
+#define MISC_ENABLE_FAST_STRING (1ull << 0)
+#define MISC_ENABLE_BTS_UNAVAILABLE (1ull << 11)
+#define MISC_ENABLE_PEBS_UNAVAILABLE (1ull << 12)
 #define MSR_MTRR_DEF_TYPE 0x2ff
 
 /* MSRs a guest may read without learning or changing anything of the machine. */
@@ -248,6 +252,13 @@ static bool msr_emulated_read(struct vcpu *v, u32 msr, u64 *value)
 		return true;
 	case MSR_MTRR_CAP:
 		*value = 0; /* no MTRRs to program: memory types are the hypervisor's */
+		return true;
+	case MSR_MISC_ENABLE:
+		/* Intel: Linux's early CPU check reads it (to clear XD-disable) before it has an
+		 * IDT, so a #GP there is a triple fault. Fast strings on, no BTS/PEBS, nothing
+		 * else: the machine's own settings stay the hypervisor's. */
+		*value = MISC_ENABLE_FAST_STRING | MISC_ENABLE_BTS_UNAVAILABLE |
+			 MISC_ENABLE_PEBS_UNAVAILABLE;
 		return true;
 	case MSR_MTRR_DEF_TYPE:
 		*value = (1ull << 11) | 6; /* enabled, write-back */
