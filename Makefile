@@ -85,12 +85,12 @@ $(BUILD)/bulkhead.elf: $(MB2_OBJS) $(HV_OBJS) linker.ld
 # ---------------------------------------------------------------------------------------------
 # Boot media and running
 
-$(BUILD)/bulkhead.img: $(BUILD)/bulkhead.efi guests/bulkhead.cfg tools/mkimage.sh
+$(BUILD)/bulkhead.img: $(BUILD)/bulkhead.efi guests/bulkhead.cfg tools/mkimage.sh tools/fat-files.sh
 	tools/mkimage.sh $@ $(BUILD)/bulkhead.efi guests/bulkhead.cfg
 
 # One image for every PC: BIOS (GRUB, multiboot2) and UEFI, as a CD or written to a USB stick.
 $(BUILD)/bulkhead.iso: $(BUILD)/bulkhead.efi $(BUILD)/bulkhead.elf guests/bulkhead.cfg \
-		tools/mkiso.sh
+		tools/mkiso.sh tools/fat-files.sh
 	tools/mkiso.sh $@ $(BUILD)/bulkhead.efi $(BUILD)/bulkhead.elf guests/bulkhead.cfg
 
 image: $(BUILD)/bulkhead.iso $(BUILD)/bulkhead.img

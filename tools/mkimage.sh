@@ -13,6 +13,9 @@
 set -euo pipefail
 
 PROG=$(basename "$0")
+# shellcheck source=tools/fat-files.sh
+. "$(dirname "$0")/fat-files.sh"
+
 die() {
 	echo "$PROG: error: $*" >&2
 	exit 1
@@ -113,27 +116,7 @@ part="$tmp@@$esp_offset"
 mformat -i "$part" -F -T "$esp_sectors" -H "$esp_start" -v BULKHEAD :: ||
 	die "mformat could not create the FAT file system"
 
-for i in "${!dests[@]}"; do
-	dest=${dests[$i]}
-	# Create the parent folders one level at a time.
-	dir=$(dirname "$dest")
-	if [ "$dir" != "." ]; then
-		path=""
-		IFS=/ read -r -a parts <<<"$dir"
-		for p in "${parts[@]}"; do
-			path="$path/$p"
-			mdir -i "$part" "::$path" >/dev/null 2>&1 || mmd -i "$part" "::$path" ||
-				die "could not create folder $path on the partition"
-		done
-	fi
-	mcopy -i "$part" -o "${srcs[$i]}" "::/$dest" || die "could not copy ${srcs[$i]} to /$dest"
-done
-
-# Read back what was written.
-for i in "${!dests[@]}"; do
-	mcopy -n -i "$part" "::/${dests[$i]}" - 2>/dev/null | cmp -s - "${srcs[$i]}" ||
-		die "/${dests[$i]} on the partition does not read back as ${srcs[$i]}"
-done
+fat_copy_files "$part"
 
 mv -f "$tmp" "$out"
 trap - EXIT

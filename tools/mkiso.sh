@@ -25,6 +25,9 @@ set -euo pipefail
 
 PROG=$(basename "$0")
 GRUB_PC=${GRUB_PC:-/usr/lib/grub/i386-pc}
+# shellcheck source=tools/fat-files.sh
+. "$(dirname "$0")/fat-files.sh"
+
 die() {
 	echo "$PROG: error: $*" >&2
 	exit 1
@@ -146,24 +149,7 @@ export MTOOLS_SKIP_CHECK=1
 # 64 heads x 32 sectors: 1 MiB cylinders, so any whole number of MiB has a valid geometry.
 mformat -i "$esp" ${fat32[@]+"${fat32[@]}"} -T $((esp_mib * MIB / 512)) -h 64 -s 32 -v BULKHEAD :: ||
 	die "mformat could not create the FAT file system"
-for i in "${!dests[@]}"; do
-	dest=${dests[$i]}
-	dir=$(dirname "$dest")
-	if [ "$dir" != "." ]; then
-		path=""
-		IFS=/ read -r -a parts <<<"$dir"
-		for p in "${parts[@]}"; do
-			path="$path/$p"
-			mdir -i "$esp" "::$path" >/dev/null 2>&1 || mmd -i "$esp" "::$path" ||
-				die "could not create folder $path in the ESP"
-		done
-	fi
-	mcopy -i "$esp" -o "${srcs[$i]}" "::/$dest" || die "could not copy ${srcs[$i]} to /$dest"
-done
-for i in "${!dests[@]}"; do
-	mcopy -n -i "$esp" "::/${dests[$i]}" - 2>/dev/null | cmp -s - "${srcs[$i]}" ||
-		die "/${dests[$i]} in the ESP does not read back as ${srcs[$i]}"
-done
+fat_copy_files "$esp"
 
 # ---- GRUB for BIOS: one core image, every module it needs built in ---------------------------
 # Its first commands find the ESP (the file /efi.img of the ISO it was started from, on a CD or

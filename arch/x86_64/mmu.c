@@ -24,9 +24,14 @@ static u64 *table_at(void *ctx, u64 phys)
 	return (u64 *)(uintptr_t)phys; /* identity mapped, before and after the switch */
 }
 
+struct pt_ops mmu_table_ops(struct pmm *pmm)
+{
+	return (struct pt_ops){ alloc_table, table_at, pmm };
+}
+
 int mmu_build_hv_space(struct pmm *pmm, const struct hv_space_layout *l, u64 *root)
 {
-	struct pt_ops ops = { alloc_table, table_at, pmm };
+	struct pt_ops ops = mmu_table_ops(pmm);
 	u64 nx = cpu_has_nx() ? PTE_NX : 0;
 	u64 big = cpu_has_1g_pages() ? PAGE_1G : PAGE_2M;
 	u64 top = ALIGN_UP(l->phys_top, PAGE_2M);

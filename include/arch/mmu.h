@@ -4,6 +4,7 @@
 #define BH_ARCH_MMU_H
 
 #include "types.h"
+#include "arch/paging.h"
 
 struct pmm;
 
@@ -17,6 +18,10 @@ struct hv_space_layout {
 
 /* Builds the tables from pmm (PMM_HV, below 4 GiB so APs can load CR3 from 32-bit code). */
 int mmu_build_hv_space(struct pmm *pmm, const struct hv_space_layout *layout, u64 *root);
+/* The page-table builder's callbacks over hypervisor memory from pmm (zeroed 4 KiB tables below
+ * 4 GiB, identity mapped): for the hypervisor's tables and the partitions' nested/extended
+ * tables alike. Running out of memory is BH_ENOMEM. */
+struct pt_ops mmu_table_ops(struct pmm *pmm);
 /* Loads the tables on this CPU (after cpu_enable_features). */
 void mmu_activate(u64 root);
 

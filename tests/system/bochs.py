@@ -262,16 +262,7 @@ class Bochs:
         self._reader.start()
 
     def _read_socket(self):
-        with open(self.log_path, "ab", buffering=0) as log:
-            while True:
-                try:
-                    data = self._sock.recv(65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    break
-                log.write(data)
-        self._reader_done.set()
+        harness.copy_serial(self._sock, self.log_path, self._reader_done)
 
     def send(self, data):
         """Types `data` (str or bytes) on COM1 (serial="socket" only)."""

@@ -78,6 +78,23 @@ def terminate_group(proc):
             continue
 
 
+def copy_serial(sock, log_path, done, sink=None):
+    """A console reader thread's body: appends what arrives on `sock` to log_path (and hands it
+    to `sink`) until the emulator closes the stream; then sets the `done` event."""
+    with open(log_path, "ab", buffering=0) as log:
+        while True:
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            log.write(data)
+            if sink is not None:
+                sink(data)
+    done.set()
+
+
 class HarnessError(AssertionError):
     """A boot that did not go as expected; the message carries the end of the serial log."""
 
@@ -228,18 +245,11 @@ class Qemu:
         self._reader.start()
 
     def _read_socket(self):
-        with open(self.log_path, "ab", buffering=0) as log:
-            while True:
-                try:
-                    data = self._sock.recv(65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    break
-                log.write(data)
-                with self._buf_lock:
-                    self._buf += data
-        self._reader_done.set()
+        copy_serial(self._sock, self.log_path, self._reader_done, self._keep)
+
+    def _keep(self, data):
+        with self._buf_lock:
+            self._buf += data
 
     # -- output --------------------------------------------------------------------------------
     def raw_output(self):

@@ -1,6 +1,7 @@
 /* AMD-V backend: SVM with nested paging. Extracts what happened at each exit into a struct
  * vcpu_exit; hv/exit.c decides what to do about it. */
 #include "vmcb.h"
+#include "arch/mmu.h"
 #include "arch/paging.h"
 #include "arch/x86.h"
 #include "hv/hv.h"
@@ -136,32 +137,20 @@ static int svm_cpu_enable(struct percpu *cpu)
 
 /* ------------------------------------------------------------------ nested page tables */
 
-static int npt_alloc_table(void *ctx, u64 *phys)
-{
-	(void)ctx;
-	*phys = (u64)(uintptr_t)hv_alloc(PAGE_SIZE, PAGE_SIZE, 0);
-	return 0;
-}
-
-static u64 *npt_table(void *ctx, u64 phys)
-{
-	(void)ctx;
-	return (u64 *)(uintptr_t)phys;
-}
-
 /* Guest-physical [0, size) to the partition's RAM, and nothing else: every other guest-physical
  * address faults to hv/exit.c. Nested walks are user accesses, hence PTE_U. */
 static int svm_partition_init(struct partition *p)
 {
 	struct svm_partition *sp = hv_alloc(sizeof(*sp), PAGE_SIZE, 0);
-	struct pt_ops ops = { npt_alloc_table, npt_table, NULL };
+	struct pt_ops ops = mmu_table_ops(&hv_pmm);
 	int err;
 
 	if (p->id + 1 >= asid_count)
 		return BH_ENOMEM;
-	npt_alloc_table(NULL, &sp->npt_root);
-	err = pt_map(&ops, sp->npt_root, 0, p->ram_hpa, p->ram_size, PTE_P | PTE_W | PTE_U,
-		     PAGE_1G);
+	err = ops.alloc_table(ops.ctx, &sp->npt_root);
+	if (!err)
+		err = pt_map(&ops, sp->npt_root, 0, p->ram_hpa, p->ram_size,
+			     PTE_P | PTE_W | PTE_U, PAGE_1G);
 	if (err)
 		return err;
 	p->arch = sp;

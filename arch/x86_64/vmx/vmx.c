@@ -8,6 +8,7 @@
 #include "vmcs.h"
 #include "vmx_caps.h"
 #include "arch/cpu.h"
+#include "arch/mmu.h"
 #include "arch/paging.h"
 #include "arch/x86.h"
 #include "hv/hv.h"
@@ -306,32 +307,20 @@ static int vmx_cpu_enable(struct percpu *cpu)
 
 /* ------------------------------------------------------------------ EPT */
 
-static int ept_alloc_table(void *ctx, u64 *phys)
-{
-	(void)ctx;
-	*phys = (u64)(uintptr_t)hv_alloc(PAGE_SIZE, PAGE_SIZE, 0);
-	return 0;
-}
-
-static u64 *ept_table(void *ctx, u64 phys)
-{
-	(void)ctx;
-	return (u64 *)(uintptr_t)phys;
-}
-
 /* Guest-physical [0, size) to the partition's RAM, and nothing else: every other guest-physical
  * address is an EPT violation for hv/exit.c. The VPID tags the partition's TLB entries. */
 static int vmx_partition_init(struct partition *p)
 {
 	struct vmx_partition *vp = hv_alloc(sizeof(*vp), PAGE_SIZE, 0);
-	struct pt_ops ops = { ept_alloc_table, ept_table, NULL };
+	struct pt_ops ops = mmu_table_ops(&hv_pmm);
 	u64 root;
 	int err;
 
 	if (p->id + 1 > 0xffff)
 		return BH_ENOMEM;
-	ept_alloc_table(NULL, &root);
-	err = pt_map(&ops, root, 0, p->ram_hpa, p->ram_size, EPT_RAM, cfg.ept_max_page);
+	err = ops.alloc_table(ops.ctx, &root);
+	if (!err)
+		err = pt_map(&ops, root, 0, p->ram_hpa, p->ram_size, EPT_RAM, cfg.ept_max_page);
 	if (err)
 		return err;
 	vp->eptp = vmx_eptp(root);
