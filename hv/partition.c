@@ -2,6 +2,7 @@
  * or stopped according to their policy. */
 #include "hv/partition.h"
 #include "arch/lapic.h"
+#include "arch/tsc.h"
 #include "arch/x86.h"
 #include "boot/boot_info.h"
 #include "hv/hv.h"
@@ -288,6 +289,7 @@ void partitions_start(void)
 		if (p->state != PART_CONFIGURED)
 			continue;
 		p->state = PART_RUNNING;
+		p->started_ns = tsc_uptime_ns();
 		for (u32 v = 0; v < p->vcpu_count; v++) {
 			struct vcpu *vc = &p->vcpus[v];
 
@@ -370,6 +372,7 @@ static void partition_restart(struct vcpu *v)
 	}
 	vcpus_reset(p, &entry);
 	p->restarts++;
+	p->started_ns = tsc_uptime_ns();
 	log_info("partition %s: restarted (restart %u)", p->cfg->name, p->restarts);
 	v->state = VCPU_RUNNING;
 }
@@ -450,4 +453,42 @@ void partition_vcpu_halted(struct vcpu *v)
 		console_flush_line(p);
 	log_info("partition %s: stopped (the guest halted)", p->cfg->name);
 	partition_print_stats(p);
+}
+
+/* ------------------------------------------------------------------ lifecycle commands */
+
+struct partition *partition_find(const char *name)
+{
+	for (u32 i = 0; i < partition_count; i++)
+		if (strcmp(partitions[i]->cfg->name, name) == 0)
+			return partitions[i];
+	return NULL;
+}
+
+/* Provisional: the NMI take-back of every vCPU is not in yet. */
+static int lifecycle_unsupported(struct partition *p, char *why, size_t why_len)
+{
+	fmt_snprintf(why, why_len, "partition %s: lifecycle commands are not implemented yet",
+		     p->cfg->name);
+	return BH_ENOTSUP;
+}
+
+int partition_request_stop(struct partition *p, char *why, size_t why_len)
+{
+	return lifecycle_unsupported(p, why, why_len);
+}
+
+int partition_request_start(struct partition *p, char *why, size_t why_len)
+{
+	return lifecycle_unsupported(p, why, why_len);
+}
+
+int partition_request_restart(struct partition *p, char *why, size_t why_len)
+{
+	return lifecycle_unsupported(p, why, why_len);
+}
+
+void partition_lifecycle_poll(u64 now_ns)
+{
+	(void)now_ns;
 }

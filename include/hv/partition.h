@@ -49,6 +49,7 @@ struct partition {
 	char line[CONSOLE_LINE_MAX]; /* current console line, for the prefixed live output */
 	u32 line_len;
 
+	u64 started_ns;              /* tsc_uptime_ns() when it last started (for its uptime) */
 	u32 restarts;
 	u64 violations;              /* blocked accesses */
 	char last_failure[160];
@@ -72,6 +73,19 @@ void partition_stop(struct vcpu *v, const char *why);
 void partition_reset(struct vcpu *v, const char *why);
 /* A vCPU halted for good; when the last one does, the partition is stopped. */
 void partition_vcpu_halted(struct vcpu *v);
+
+/* Lifecycle commands: the console shell and the crash policy use these. They only record the
+ * request and return; the service CPU carries it out in partition_lifecycle_poll (taking the
+ * vCPUs back from the guest, scrubbing and reloading its memory from the images kept at boot,
+ * starting it again), so no caller ever waits for a guest. 0, or a BH_E* value with a one-line
+ * reason in why (not running, already stopping, refused at boot, ...). */
+int partition_request_stop(struct partition *p, char *why, size_t why_len);
+int partition_request_start(struct partition *p, char *why, size_t why_len);
+int partition_request_restart(struct partition *p, char *why, size_t why_len);
+/* The service CPU, each turn of its loop: carries out pending requests and timed restarts. */
+void partition_lifecycle_poll(u64 now_ns);
+/* The partition by its configured name, or NULL. */
+struct partition *partition_find(const char *name);
 
 /* A byte typed on the console while this partition has the focus. False when its receive
  * FIFO is full: the caller keeps the byte and offers it again. */
