@@ -1,7 +1,8 @@
 # Bulkhead — plain GNU Make.
 #   make          build build/bulkhead.efi and build/bulkhead.elf (and the host tools)
-#   make run      install missing Debian packages, build, boot under QEMU/OVMF (serial here)
-#   make test     unit tests (cmocka, host) and system tests (pytest, QEMU)
+#   make run      install missing Debian packages, build, fetch the Linux guests, boot
+#                 guests/linux.cfg under QEMU/OVMF (serial console here)
+#   make test     unit tests (cmocka, host) and system tests (pytest, QEMU and Bochs)
 #   make image    build/bulkhead.iso, one image for BIOS and UEFI PCs (CD or `dd` to a USB stick),
 #                 and build/bulkhead.img, a GPT disk with an EFI system partition (UEFI only)
 #   make linux-guests  Debian's kernels and a busybox initramfs in build/linux (guests/linux/linux.mk)
@@ -38,7 +39,7 @@ HV_OBJS  := $(patsubst %,$(BUILD)/hv-obj/%.o,$(HV_SRCS))
 EFI_OBJS := $(patsubst %,$(BUILD)/efi-obj/%.o,$(EFI_SRCS))
 MB2_OBJS := $(patsubst %,$(BUILD)/hv-obj/%.o,$(MB2_SRCS))
 
-.PHONY: all run test unit-test system-test image iso deps clean
+.PHONY: all run run-test-guests test unit-test system-test image iso deps clean
 .DEFAULT_GOAL := all
 # Test guests (guests/guests.mk sets GUESTS) and host tools (tools/tools.mk sets TOOLS).
 GUESTS :=
@@ -99,7 +100,15 @@ iso: $(BUILD)/bulkhead.iso
 deps:
 	tools/install-deps.sh
 
+# `make run`: guests/linux.cfg, two stock Debian kernels and a test guest (guests/linux/linux.mk
+# fetches the kernels on first use). `make run-test-guests`: guests/bulkhead.cfg, the three test
+# guests only, nothing to download.
 run: deps
+	$(MAKE) all linux-guests
+	tools/run-qemu.sh --smp $(LINUX_RUN_SMP) --config guests/linux.cfg \
+		$(foreach f,$(LINUX_RUN_FILES),--file $(f))
+
+run-test-guests: deps
 	$(MAKE) all
 	tools/run-qemu.sh --config guests/bulkhead.cfg
 

@@ -9,7 +9,8 @@
 #   make linux-update   resolve the packages again (a new Debian point release), fetch what
 #                       changed, drop superseded .debs from the cache
 #   make linux-smoke    boot both kernels with the initramfs directly under QEMU (no hypervisor)
-#   make run-linux      boot guests/linux.cfg (two Linux partitions and hello) in Bulkhead
+#   make run            boot guests/linux.cfg (two Linux partitions and hello) in Bulkhead
+#                       (`make run-linux` is the same)
 #
 # A kernel or busybox that is present is never fetched again (no prerequisites); the .debs stay
 # in LINUX_DEBS, so a removed output comes back without a download.
@@ -29,7 +30,7 @@ LINUX_INITRD := $(LINUX_OUT)/initramfs.cpio.gz
 LINUX_GUESTS := $(LINUX_KERNELS) $(LINUX_INITRD)
 LINUX_ROOTFS := $(shell find guests/linux/rootfs -type f 2>/dev/null)
 
-# Where `make run-linux` puts the files on the boot volume: the layout of build/, so that
+# Where `make run` puts the files on the boot volume: the layout of build/, so that
 # `bulkhead-check --root build guests/linux.cfg` finds them by the same names.
 LINUX_RUN_FILES := $(LINUX_OUT)/vmlinuz-cloud:linux/vmlinuz-cloud \
 	$(LINUX_OUT)/vmlinuz-generic:linux/vmlinuz-generic \
@@ -85,10 +86,8 @@ linux-update:
 linux-smoke: $(LINUX_GUESTS)
 	BULKHEAD_BUILD=$(BUILD) $(LINUX_PYTHON) -m pytest -v -ra tests/system/test_linux_direct.py
 
-run-linux: deps
-	$(MAKE) all linux-guests
-	tools/run-qemu.sh --smp $(LINUX_RUN_SMP) --config guests/linux.cfg \
-		$(foreach f,$(LINUX_RUN_FILES),--file $(f))
+# The old name of `make run`.
+run-linux: run
 
 # `make system-test` (so `make test` and CI) fetches the Linux guests too: the Linux tests boot
 # them. LINUX_TESTS=no leaves them out (for a machine without Debian's mirrors); the tests that

@@ -68,6 +68,33 @@ def check_linux_up(text, name, cpus, mem_mib):
     assert 0.7 * mem_mib * 1024 < memkb <= mem_mib * 1024, f"{name}: {m.group(0)}"
 
 
+def timed_sleep(q, name, seconds=5, tries=3):
+    """Runs `sleep` in partition `name` (which has the focus) between two lines that print the
+    guest's uptime; returns (real seconds, guest seconds) between those lines. Real time is when
+    the lines reached the test, so a loaded machine can only make it look longer: up to `tries`
+    runs, the first within 5 % wins. Every run goes to build/test-logs/linux-sleep-times.txt."""
+    uptime = "$(cut -d' ' -f1 /proc/uptime)"
+    for _ in range(tries):
+        q.send(f"echo T0 {uptime}; sleep {seconds}; echo T1 {uptime}\r")
+        g0 = float(q.expect(rf"^\[{name}\] T0 ([\d.]+)\s*$", timeout=60).group(1))
+        h0 = time.monotonic()
+        g1 = float(q.expect(rf"^\[{name}\] T1 ([\d.]+)\s*$", timeout=60).group(1))
+        real, guest = time.monotonic() - h0, g1 - g0
+        with open(harness.TEST_LOGS / "linux-sleep-times.txt", "a") as f:
+            f.write(f"{name}: sleep {seconds}: {real:.3f} s real, {guest:.3f} s guest uptime\n")
+        if abs(real - seconds) <= 0.05 * seconds:
+            break
+    return real, guest
+
+
+def check_sleep(q, name, seconds=5):
+    """`sleep 5` takes 5 s of real time (within 5 %), and the guest's clock agrees."""
+    real, guest = timed_sleep(q, name, seconds)
+    assert abs(real - seconds) <= 0.05 * seconds, f"{name}: sleep {seconds} took {real:.2f} s"
+    assert abs(guest - seconds) <= 0.05 * seconds, \
+        f"{name}: sleep {seconds} took {guest:.2f} s by its own uptime"
+
+
 def test_two_debian_kernels_side_by_side(qemu, bulkhead_efi):
     config = harness.make_config(log_level="info", poweroff_when_ready=False, extra=CONFIG)
     q = qemu(efi=bulkhead_efi, config=config, files=linux_files(), smp=5, mem="2G",
@@ -87,12 +114,22 @@ def test_two_debian_kernels_side_by_side(qemu, bulkhead_efi):
     q.send("date +year-%Y\r")
     year = q.expect(r"^\[generic\] year-(\d{4})\s*$", timeout=60).group(1)
     assert year == str(time.gmtime().tm_year), f"the guest's date says {year}"
+    check_sleep(q, "generic")
     # reboot restarts that partition only; poweroff stops it.
     q.send("reboot\r")
     q.expect(r"\] I: partition generic: the guest reset its machine; restarting it", timeout=60)
     q.expect(r"^\[generic\] LINUX-UP generic ", timeout=BOOT_TIMEOUT)
     q.send("poweroff\r")
     q.expect(r"\] I: partition generic: stopped \(the guest powered off", timeout=60)
+    q.send(BACK_TO_HYPERVISOR)
+    q.expect(r"\] I: console: back to the hypervisor", timeout=30)
+    # The cloud kernel (two CPUs) keeps time too, and still answers.
+    q.send("1")
+    q.expect(r"\] I: console: typing goes to partition cloud", timeout=30)
+    check_sleep(q, "cloud")
+    q.send("date +year-%Y\r")
+    assert q.expect(r"^\[cloud\] year-(\d{4})\s*$", timeout=60).group(1) == \
+        str(time.gmtime().tm_year)
     q.send(BACK_TO_HYPERVISOR)
     q.expect(r"\] I: console: back to the hypervisor", timeout=30)
     # The hypervisor still answers, with each Linux partition's exits by reason.
