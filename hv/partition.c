@@ -287,6 +287,8 @@ void partitions_create(void)
 static void partition_launch(struct partition *p)
 {
 	p->started_ns = tsc_uptime_ns();
+	p->output_ns = p->started_ns;
+	p->output_seen = p->console.written;
 	__atomic_store_n(&p->state, PART_RUNNING, __ATOMIC_SEQ_CST);
 	for (u32 i = 0; i < p->vcpu_count; i++)
 		if (p->vcpus[i].state == VCPU_IDLE)
@@ -546,6 +548,33 @@ static void poll_failed(struct partition *p, u64 now_ns)
 	spin_unlock(&p->lc_lock);
 }
 
+/* RUNNING with a watchdog: silent on its console for that long, it has failed. The service CPU
+ * watches the console ring's byte count, so the guest's output path stays as it is. */
+static void poll_watchdog(struct partition *p, u64 now_ns)
+{
+	u64 timeout_ns = (u64)p->cfg->watchdog_s * 1000000000ull;
+	u64 written = __atomic_load_n(&p->console.written, __ATOMIC_RELAXED);
+	char why[96];
+
+	if (!timeout_ns)
+		return;
+	if (written != p->output_seen) {
+		p->output_seen = written;
+		p->output_ns = now_ns;
+		return;
+	}
+	if (!lifecycle_watchdog_expired(timeout_ns, p->output_ns, now_ns))
+		return;
+	fmt_snprintf(why, sizeof(why), "watchdog: no console output for %u s",
+		     p->cfg->watchdog_s);
+	fmt_snprintf(p->last_failure, sizeof(p->last_failure), "%s", why);
+	/* As partition_fail: a crash loop is one line per crash (apply_crash_policy). */
+	if (p->cfg->on_crash != CFG_ON_CRASH_RESTART ||
+	    !lifecycle_crash_continues(&p->backoff, now_ns - p->started_ns))
+		log_err("partition %s: failed: %s", p->cfg->name, why);
+	begin_stop(p, LIFECYCLE_FAIL, why);
+}
+
 void partition_lifecycle_poll(u64 now_ns)
 {
 	for (u32 i = 0; i < partition_count; i++) {
@@ -560,6 +589,9 @@ void partition_lifecycle_poll(u64 now_ns)
 			break;
 		case PART_FAILED:
 			poll_failed(p, now_ns);
+			break;
+		case PART_RUNNING:
+			poll_watchdog(p, now_ns);
 			break;
 		default:
 			break;

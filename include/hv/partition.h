@@ -55,6 +55,8 @@ struct partition {
 	u64 scrubbed;                /* STARTING: bytes of RAM zeroed so far */
 	u64 restart_at_ns;           /* FAILED: when on_crash = restart starts it (0: never) */
 	struct lifecycle_backoff backoff;
+	u64 output_seen;             /* watchdog: console.written when it last checked */
+	u64 output_ns;               /* watchdog: when the console last had new output */
 	u64 violations;              /* blocked accesses */
 	char last_failure[160];
 	void *arch;                  /* vendor: NPT/EPT root, permission maps */
