@@ -15,7 +15,7 @@
 enum partition_state {
 	PART_CONFIGURED = 0,
 	PART_RUNNING,
-	PART_STOPPED,   /* every vCPU halted, or stopped by policy after a failure */
+	PART_STOPPED,   /* the guest powered off or halted every vCPU, or a stop command */
 	PART_FAILED,    /* failed and parked (or waiting for the restart its policy scheduled) */
 	PART_REFUSED,   /* the configuration or the load was invalid: never started */
 	PART_STOPPING,  /* its vCPUs are being taken back; then it stops, fails or restarts */

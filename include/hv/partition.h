@@ -71,7 +71,8 @@ void partitions_create(void);
 void partitions_start(void);
 
 /* A vCPU found its partition broken (triple fault, forbidden act): logs `why` with the
- * registers and applies the partition's on_crash policy. Called on the failing vCPU's CPU. */
+ * registers (once per crash loop), stops the vCPU and has the service CPU take the others back
+ * and apply on_crash. Called on the failing vCPU's CPU. */
 void partition_fail(struct vcpu *v, const char *why);
 /* The guest powered its machine off: the partition stops (policy does not apply). */
 void partition_stop(struct partition *p, const char *why);
