@@ -8,7 +8,7 @@ static const char *const global_keys[] = {
 	"debug_fault_cpu", "debug_phantom_cpu",
 };
 static const char *const partition_keys[] = {
-	"cpus", "memory", "kernel", "initrd", "module", "cmdline", "on_crash",
+	"cpus", "memory", "kernel", "initrd", "module", "cmdline", "on_crash", "watchdog",
 };
 #define KEY_MODULE 4 /* partition_keys[KEY_MODULE] may be given more than once */
 
@@ -344,13 +344,19 @@ static void partition_key(struct parser *p, const char *key, const char *v, size
 			part->module_count++;
 	} else if (!strcmp(key, "cmdline")) {
 		copy_value(p, part->cmdline, sizeof(part->cmdline), key, v, n);
-	} else { /* on_crash */
+	} else if (!strcmp(key, "on_crash")) {
 		if (token_is(v, n, "restart"))
 			part->on_crash = CFG_ON_CRASH_RESTART;
 		else if (token_is(v, n, "stop"))
 			part->on_crash = CFG_ON_CRASH_STOP;
 		else
 			report(p, "bad on_crash '%.*s' (restart or stop)", (int)n, v);
+	} else { /* watchdog */
+		if (!parse_number(v, n, false, &num) || num > CFG_WATCHDOG_MAX_S)
+			report(p, "bad watchdog '%.*s' (seconds, 0 for none, at most %d)", (int)n, v,
+			       CFG_WATCHDOG_MAX_S);
+		else
+			part->watchdog_s = (u32)num;
 	}
 }
 

@@ -703,8 +703,9 @@ void vcpu_loop(struct vcpu *v)
 			partition_vcpu_halted(v);
 			break;
 		case EXIT_FAILED:
-			/* partition_fail applied the policy: a restart left the vCPU runnable. */
+			/* partition_fail stopped the vCPU; the service CPU applies the policy. */
 			break;
 		}
 	}
+	partition_vcpu_left(v);
 }

@@ -560,6 +560,7 @@ static NORETURN void service_loop(void)
 		for (u32 i = 0; i < partition_count; i++)
 			if (partitions[i]->state == PART_RUNNING)
 				pdev_tick(partitions[i]);
+		partition_lifecycle_poll(tsc_uptime_ns());
 		if (c == KEY_RETURN_TO_HYPERVISOR && focus >= 0) {
 			focus = -1;
 			log_info("console: back to the hypervisor");

@@ -23,7 +23,7 @@ u32 partition_count;
 const char *partition_state_name(enum partition_state s)
 {
 	static const char *const names[] = { "configured", "running", "stopped", "failed",
-					     "refused" };
+					     "refused", "stopping", "starting" };
 
 	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "?";
 }
@@ -142,7 +142,9 @@ static int load_linux(struct partition *p, struct guest_ram *ram, const struct g
 				    why_size);
 }
 
-/* Scrubs RAM and loads the images from the copies read at boot. */
+/* Loads the images into scrubbed RAM. They come from the files as the boot path read them into
+ * hypervisor memory, which no partition ever maps: a restart reloads the pristine boot copies,
+ * never what the guest's previous life changed in its RAM. */
 static int partition_load(struct partition *p, struct guest_entry *entry, char *why,
 			  size_t why_size)
 {
@@ -151,7 +153,6 @@ static int partition_load(struct partition *p, struct guest_entry *entry, char *
 	struct guest_blob kernel, modules[CFG_MAX_MODULES + 1];
 	u32 nmod = 0;
 
-	memset(ram.base, 0, ram.size);
 	blob_from_file(&kernel, &c->kernel);
 	if (c->initrd.path[0])
 		blob_from_file(&modules[nmod++], &c->initrd);
@@ -248,6 +249,7 @@ static void partition_create(struct partition *p)
 	}
 	ring_init(&p->console, hv_alloc(CONSOLE_RING_SIZE, PAGE_SIZE, 0), CONSOLE_RING_SIZE);
 	vuart_init(&p->uart, console_tx, console_irq, p);
+	memset((void *)(uintptr_t)p->ram_hpa, 0, p->ram_size);
 	err = partition_load(p, &entry, why, sizeof(why));
 	if (err) {
 		refuse(p, "%s", why);
@@ -281,6 +283,18 @@ void partitions_create(void)
 	}
 }
 
+/* Hands its first vCPU to its CPU; the others wait for the guest's INIT/SIPI (vcpus_reset). */
+static void partition_launch(struct partition *p)
+{
+	p->started_ns = tsc_uptime_ns();
+	p->output_ns = p->started_ns;
+	p->output_seen = p->console.written;
+	__atomic_store_n(&p->state, PART_RUNNING, __ATOMIC_SEQ_CST);
+	for (u32 i = 0; i < p->vcpu_count; i++)
+		if (p->vcpus[i].state == VCPU_IDLE)
+			partition_vcpu_hand_over(&p->vcpus[i]);
+}
+
 void partitions_start(void)
 {
 	for (u32 i = 0; i < partition_count; i++) {
@@ -288,17 +302,7 @@ void partitions_start(void)
 
 		if (p->state != PART_CONFIGURED)
 			continue;
-		p->state = PART_RUNNING;
-		p->started_ns = tsc_uptime_ns();
-		for (u32 v = 0; v < p->vcpu_count; v++) {
-			struct vcpu *vc = &p->vcpus[v];
-
-			if (vc->state != VCPU_IDLE)
-				continue;
-			vc->cpu->mailbox = vc;
-			__atomic_thread_fence(__ATOMIC_SEQ_CST);
-			lapic_send_ipi(vc->cpu->apic_id, VECTOR_WAKEUP);
-		}
+		partition_launch(p);
 		log_info("partition %s: started", p->cfg->name);
 	}
 }
@@ -352,107 +356,293 @@ void partition_print_stats(const struct partition *p)
 		 n ? line : "", (unsigned long long)p->violations, p->restarts);
 }
 
-static void partition_restart(struct vcpu *v)
+/* ------------------------------------------------------------------ take-back */
+
+/* How often the service CPU repeats its NMIs to vCPUs not yet back: an NMI that lands while
+ * a CPU is in the hypervisor, just before it enters the guest again, is lost. */
+#define KICK_INTERVAL_NS 1000000ull
+/* RAM zeroed per turn of the service loop while a partition starts: the console and the other
+ * partitions' device interrupts wait no longer than one chunk. */
+#define SCRUB_CHUNK (16 * MiB)
+#define XCR0_X87 1ull
+
+void partition_vcpu_hand_over(struct vcpu *v)
 {
-	struct partition *p = v->part;
+	__atomic_add_fetch(&v->part->vcpus_held, 1, __ATOMIC_SEQ_CST);
+	v->cpu->mailbox = v;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	lapic_send_ipi(v->cpu->apic_id, VECTOR_WAKEUP);
+}
+
+void partition_vcpu_left(struct vcpu *v)
+{
+	/* The guest owned this LAPIC (timer, TPR, LVTs, SVR) and XCR0: the next guest on this
+	 * CPU, and the hypervisor's own wake-up IPI, find them as at boot. */
+	lapic_reset_idle();
+	if (read_cr4() & CR4_OSXSAVE)
+		xsetbv(0, XCR0_X87);
+	/* Last: once the count reaches 0 the service CPU may scrub and reload the partition. */
+	__atomic_sub_fetch(&v->part->vcpus_held, 1, __ATOMIC_RELEASE);
+}
+
+/* Under lc_lock, p running: every vCPU is to leave its guest; `op` follows. */
+static void stop_locked(struct partition *p, enum lifecycle_op op, const char *why)
+{
+	p->pending = op;
+	fmt_snprintf(p->pending_why, sizeof(p->pending_why), "%s", why);
+	p->kick_ns = 0;
+	__atomic_store_n(&p->state, PART_STOPPING, __ATOMIC_SEQ_CST);
+}
+
+/* Under lc_lock, p stopped or failed with every vCPU back: scrub, reload, start. */
+static void start_locked(struct partition *p, bool counted)
+{
+	p->restart_at_ns = 0;
+	p->scrubbed = 0;
+	p->pending_counted = counted;
+	__atomic_store_n(&p->state, PART_STARTING, __ATOMIC_SEQ_CST);
+}
+
+/* A vCPU (any CPU) asks for its partition to stop; false if it already stops (another vCPU, or
+ * the operator, came first) or is not running. */
+static bool begin_stop(struct partition *p, enum lifecycle_op op, const char *why)
+{
+	bool running;
+
+	spin_lock(&p->lc_lock);
+	running = p->state == PART_RUNNING;
+	if (running)
+		stop_locked(p, op, why);
+	spin_unlock(&p->lc_lock);
+	return running;
+}
+
+/* NMIs to every CPU of the partition: a vCPU in its guest exits, sees the partition no longer
+ * running and gives its CPU back; a CPU already idle just wakes and sleeps again. */
+static void kick_vcpus(struct partition *p, u64 now_ns)
+{
+	if (p->kick_ns && now_ns - p->kick_ns < KICK_INTERVAL_NS)
+		return;
+	p->kick_ns = now_ns ? now_ns : 1;
+	for (u32 i = 0; i < p->vcpu_count; i++)
+		lapic_send_nmi(p->vcpus[i].cpu->apic_id);
+}
+
+static void flush_console_line(struct partition *p)
+{
+	spin_lock(&p->lock);
+	if (p->line_len)
+		console_flush_line(p);
+	spin_unlock(&p->lock);
+}
+
+/* ------------------------------------------------------------------ failure and stop */
+
+/* The failure policy once every vCPU is back: park, or restart now or after the back-off. */
+static void apply_crash_policy(struct partition *p, u64 now_ns)
+{
+	bool restart = p->cfg->on_crash == CFG_ON_CRASH_RESTART;
+	u64 delay = restart ? lifecycle_crash_delay(&p->backoff, now_ns - p->started_ns) : 0;
+
+	spin_lock(&p->lc_lock);
+	__atomic_store_n(&p->state, PART_FAILED, __ATOMIC_SEQ_CST);
+	spin_unlock(&p->lc_lock);
+	if (!restart || p->backoff.streak <= 1)
+		partition_print_stats(p);
+	if (!restart) {
+		log_err("partition %s: parked (on_crash = stop); the other partitions keep running",
+			p->cfg->name);
+		return;
+	}
+	if (p->backoff.streak <= 1)
+		log_info("partition %s: restarting it (on_crash = restart)", p->cfg->name);
+	else /* one line per crash of a crash loop: partition_fail said nothing this time */
+		log_err("partition %s: failed again: %s; crash %u in a row, each within %llu s of "
+			"its start: restarting in %llu s", p->cfg->name, p->pending_why,
+			p->backoff.streak, (unsigned long long)(LIFECYCLE_STABLE_NS / 1000000000ull),
+			(unsigned long long)(delay / 1000000000ull));
+	spin_lock(&p->lc_lock);
+	if (p->state == PART_FAILED) { /* not stopped by a command meanwhile */
+		if (delay == 0)
+			start_locked(p, true);
+		else
+			p->restart_at_ns = now_ns + delay;
+	}
+	spin_unlock(&p->lc_lock);
+}
+
+/* Every vCPU is back (none runs, none touches the partition's memory): carry out what the
+ * stop was for. */
+static void takeback_done(struct partition *p, u64 now_ns)
+{
+	enum lifecycle_op op;
+
+	for (u32 i = 0; i < p->vcpu_count; i++)
+		p->vcpus[i].state = VCPU_STOPPED;
+	flush_console_line(p);
+	spin_lock(&p->lc_lock);
+	op = p->pending;
+	p->pending = LIFECYCLE_NONE;
+	if (op == LIFECYCLE_RESTART)
+		start_locked(p, true);
+	else if (op == LIFECYCLE_STOP)
+		__atomic_store_n(&p->state, PART_STOPPED, __ATOMIC_SEQ_CST);
+	spin_unlock(&p->lc_lock);
+	if (op == LIFECYCLE_STOP) {
+		log_info("partition %s: stopped (%s)", p->cfg->name, p->pending_why);
+		partition_print_stats(p);
+	} else if (op == LIFECYCLE_FAIL) {
+		apply_crash_policy(p, now_ns);
+	}
+}
+
+static void poll_stopping(struct partition *p, u64 now_ns)
+{
+	if (__atomic_load_n(&p->vcpus_held, __ATOMIC_ACQUIRE)) {
+		kick_vcpus(p, now_ns);
+		return;
+	}
+	takeback_done(p, now_ns);
+}
+
+/* STARTING: one chunk of scrubbing per turn, then the images, the devices and vCPU 0. */
+static void poll_starting(struct partition *p)
+{
 	struct guest_entry entry;
 	char why[160];
+	u8 *ram = (u8 *)(uintptr_t)p->ram_hpa;
 
-	if (p->vcpu_count > 1) {
-		/* Taking the other CPUs back needs the NMI stop path of the console release. */
-		p->state = PART_FAILED;
-		log_err("partition %s: restart of a partition with several CPUs is not supported "
-			"yet; parked", p->cfg->name);
+	if (p->scrubbed < p->ram_size) {
+		u64 n = MIN((u64)SCRUB_CHUNK, p->ram_size - p->scrubbed);
+
+		memset(ram + p->scrubbed, 0, n);
+		p->scrubbed += n;
 		return;
 	}
 	if (partition_load(p, &entry, why, sizeof(why)) != 0) {
-		p->state = PART_FAILED;
-		log_err("partition %s: cannot restart: %s; parked", p->cfg->name, why);
+		fmt_snprintf(p->last_failure, sizeof(p->last_failure), "%s", why);
+		spin_lock(&p->lc_lock);
+		__atomic_store_n(&p->state, PART_FAILED, __ATOMIC_SEQ_CST);
+		spin_unlock(&p->lc_lock);
+		log_err("partition %s: cannot start: %s; parked", p->cfg->name, why);
 		return;
 	}
 	vcpus_reset(p, &entry);
-	p->restarts++;
-	p->started_ns = tsc_uptime_ns();
-	log_info("partition %s: restarted (restart %u)", p->cfg->name, p->restarts);
-	v->state = VCPU_RUNNING;
+	if (p->pending_counted) {
+		p->restarts++;
+		log_info("partition %s: restarted (restart %u)", p->cfg->name, p->restarts);
+	} else {
+		log_info("partition %s: started", p->cfg->name);
+	}
+	partition_launch(p);
 }
 
-/* Takes the partition's other CPUs back: a running vCPU leaves its guest on the NMI, sees the
- * partition no longer running, and its CPU goes idle. */
-static void vcpus_kick_others(struct vcpu *v)
+/* FAILED with a restart scheduled by its policy: restart once the back-off is over. */
+static void poll_failed(struct partition *p, u64 now_ns)
 {
-	struct partition *p = v->part;
+	if (!p->restart_at_ns || now_ns < p->restart_at_ns)
+		return;
+	spin_lock(&p->lc_lock);
+	if (p->state == PART_FAILED && p->restart_at_ns && now_ns >= p->restart_at_ns)
+		start_locked(p, true);
+	spin_unlock(&p->lc_lock);
+}
 
-	for (u32 i = 0; i < p->vcpu_count; i++) {
-		struct vcpu *o = &p->vcpus[i];
+/* RUNNING with a watchdog: silent on its console for that long, it has failed. The service CPU
+ * watches the console ring's byte count, so the guest's output path stays as it is. */
+static void poll_watchdog(struct partition *p, u64 now_ns)
+{
+	u64 timeout_ns = (u64)p->cfg->watchdog_s * 1000000000ull;
+	u64 written = __atomic_load_n(&p->console.written, __ATOMIC_RELAXED);
+	char why[96];
 
-		if (o == v)
-			continue;
-		if (o->state == VCPU_RUNNING)
-			lapic_send_nmi(o->cpu->apic_id);
-		else if (o->state != VCPU_HALTED)
-			o->state = VCPU_STOPPED;
+	if (!timeout_ns)
+		return;
+	if (written != p->output_seen) {
+		p->output_seen = written;
+		p->output_ns = now_ns;
+		return;
+	}
+	if (!lifecycle_watchdog_expired(timeout_ns, p->output_ns, now_ns))
+		return;
+	fmt_snprintf(why, sizeof(why), "watchdog: no console output for %u s",
+		     p->cfg->watchdog_s);
+	fmt_snprintf(p->last_failure, sizeof(p->last_failure), "%s", why);
+	/* As partition_fail: a crash loop is one line per crash (apply_crash_policy). */
+	if (p->cfg->on_crash != CFG_ON_CRASH_RESTART ||
+	    !lifecycle_crash_continues(&p->backoff, now_ns - p->started_ns))
+		log_err("partition %s: failed: %s", p->cfg->name, why);
+	begin_stop(p, LIFECYCLE_FAIL, why);
+}
+
+void partition_lifecycle_poll(u64 now_ns)
+{
+	for (u32 i = 0; i < partition_count; i++) {
+		struct partition *p = partitions[i];
+
+		switch (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE)) {
+		case PART_STOPPING:
+			poll_stopping(p, now_ns);
+			break;
+		case PART_STARTING:
+			poll_starting(p);
+			break;
+		case PART_FAILED:
+			poll_failed(p, now_ns);
+			break;
+		case PART_RUNNING:
+			poll_watchdog(p, now_ns);
+			break;
+		default:
+			break;
+		}
 	}
 }
 
-void partition_stop(struct vcpu *v, const char *why)
+void partition_stop(struct partition *p, const char *why)
 {
-	struct partition *p = v->part;
-
-	if (p->line_len)
-		console_flush_line(p);
-	p->state = PART_STOPPED;
-	v->state = VCPU_STOPPED;
-	vcpus_kick_others(v);
-	log_info("partition %s: stopped (%s)", p->cfg->name, why);
-	partition_print_stats(p);
+	begin_stop(p, LIFECYCLE_STOP, why);
 }
 
-void partition_reset(struct vcpu *v, const char *why)
+void partition_reset(struct partition *p, const char *why)
 {
-	struct partition *p = v->part;
-
-	if (p->line_len)
-		console_flush_line(p);
-	log_info("partition %s: %s; restarting it", p->cfg->name, why);
-	partition_restart(v);
+	if (begin_stop(p, LIFECYCLE_RESTART, why))
+		log_info("partition %s: %s; restarting it", p->cfg->name, why);
 }
 
 void partition_fail(struct vcpu *v, const char *why)
 {
 	struct partition *p = v->part;
+	u64 ran_ns = tsc_uptime_ns() - p->started_ns;
+	char what[sizeof(p->pending_why)];
 
-	fmt_snprintf(p->last_failure, sizeof(p->last_failure), "%s", why);
-	log_err("partition %s: failed on vCPU %u (CPU %u): %s", p->cfg->name, v->index,
-		v->cpu->index, why);
-	dump_vcpu(v);
-	if (p->line_len)
-		console_flush_line(p);
-	p->state = PART_FAILED;
-	partition_print_stats(p);
-	if (p->cfg->on_crash == CFG_ON_CRASH_RESTART) {
-		p->state = PART_RUNNING;
-		partition_restart(v);
-		return;
-	}
 	v->state = VCPU_STOPPED;
-	log_err("partition %s: parked (on_crash = stop); the other partitions keep running",
-		p->cfg->name);
+	fmt_snprintf(p->last_failure, sizeof(p->last_failure), "%s", why);
+	fmt_snprintf(what, sizeof(what), "%s on vCPU %u (CPU %u)", why, v->index, v->cpu->index);
+	/* A crash loop is reported in one line per crash, once the service CPU knows the delay
+	 * (apply_crash_policy); the first crash of a streak in full, here, with the registers. */
+	if (p->cfg->on_crash != CFG_ON_CRASH_RESTART ||
+	    !lifecycle_crash_continues(&p->backoff, ran_ns)) {
+		log_err("partition %s: failed on vCPU %u (CPU %u): %s", p->cfg->name, v->index,
+			v->cpu->index, why);
+		dump_vcpu(v);
+	}
+	begin_stop(p, LIFECYCLE_FAIL, what);
 }
 
 void partition_vcpu_halted(struct vcpu *v)
 {
 	struct partition *p = v->part;
 
-	v->state = VCPU_HALTED;
-	for (u32 i = 0; i < p->vcpu_count; i++)
-		if (p->vcpus[i].state == VCPU_RUNNING)
+	__atomic_store_n(&v->state, VCPU_HALTED, __ATOMIC_SEQ_CST);
+	for (u32 i = 0; i < p->vcpu_count; i++) {
+		enum vcpu_state s = __atomic_load_n(&p->vcpus[i].state, __ATOMIC_SEQ_CST);
+
+		/* IDLE: handed to its CPU (after a SIPI), about to run. */
+		if (s == VCPU_RUNNING || s == VCPU_IDLE)
 			return;
-	p->state = PART_STOPPED;
-	if (p->line_len)
-		console_flush_line(p);
-	log_info("partition %s: stopped (the guest halted)", p->cfg->name);
-	partition_print_stats(p);
+	}
+	begin_stop(p, LIFECYCLE_STOP, "the guest halted");
 }
 
 /* ------------------------------------------------------------------ lifecycle commands */
@@ -465,30 +655,48 @@ struct partition *partition_find(const char *name)
 	return NULL;
 }
 
-/* Provisional: the NMI take-back of every vCPU is not in yet. */
-static int lifecycle_unsupported(struct partition *p, char *why, size_t why_len)
+/* A command (console shell): checked against the state, then handed to the service CPU. */
+static int request(struct partition *p, enum lifecycle_op op, char *why, size_t why_len)
 {
-	fmt_snprintf(why, why_len, "partition %s: lifecycle commands are not implemented yet",
-		     p->cfg->name);
-	return BH_ENOTSUP;
+	char reason[64];
+	int err;
+
+	spin_lock(&p->lc_lock);
+	err = lifecycle_check(p->state, op, p->restart_at_ns != 0, reason, sizeof(reason));
+	if (!err) {
+		if (op == LIFECYCLE_STOP && p->state == PART_FAILED) {
+			/* Its vCPUs are out already: the scheduled restart is just cancelled. */
+			p->restart_at_ns = 0;
+			__atomic_store_n(&p->state, PART_STOPPED, __ATOMIC_SEQ_CST);
+		} else if (op == LIFECYCLE_STOP || (op == LIFECYCLE_RESTART &&
+						  p->state == PART_RUNNING))
+			stop_locked(p, op, "by command");
+		else
+			start_locked(p, op == LIFECYCLE_RESTART);
+	}
+	spin_unlock(&p->lc_lock);
+	if (err) {
+		fmt_snprintf(why, why_len, "partition %s: %s", p->cfg->name, reason);
+		return err;
+	}
+	if (why_len)
+		why[0] = '\0';
+	log_info("partition %s: %s requested", p->cfg->name,
+		 op == LIFECYCLE_STOP ? "stop" : op == LIFECYCLE_START ? "start" : "restart");
+	return 0;
 }
 
 int partition_request_stop(struct partition *p, char *why, size_t why_len)
 {
-	return lifecycle_unsupported(p, why, why_len);
+	return request(p, LIFECYCLE_STOP, why, why_len);
 }
 
 int partition_request_start(struct partition *p, char *why, size_t why_len)
 {
-	return lifecycle_unsupported(p, why, why_len);
+	return request(p, LIFECYCLE_START, why, why_len);
 }
 
 int partition_request_restart(struct partition *p, char *why, size_t why_len)
 {
-	return lifecycle_unsupported(p, why, why_len);
-}
-
-void partition_lifecycle_poll(u64 now_ns)
-{
-	(void)now_ns;
+	return request(p, LIFECYCLE_RESTART, why, why_len);
 }

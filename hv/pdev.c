@@ -30,7 +30,6 @@ void pdev_reset(struct partition *p)
 		vplatform_reset(&p->platform, now);
 	}
 	p->next_poll_ns = 0;
-	p->pending_events = 0;
 }
 
 enum pdev_result pdev_port(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)
@@ -71,12 +70,14 @@ static void vcpu_startup(struct vcpu *t, u8 vector)
 
 	if (t->state != VCPU_WAIT_SIPI || !t->init_seen)
 		return; /* a second SIPI, as the MP protocol sends, or one without INIT */
+	if (t->part->state != PART_RUNNING)
+		return; /* it is being taken back: nothing new starts */
 	t->init_seen = false;
 	virt->vcpu_set_entry(t, &e);
 	t->state = VCPU_IDLE;
-	t->cpu->mailbox = t;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	lapic_send_ipi(t->cpu->apic_id, VECTOR_WAKEUP);
+	/* The sender is still counted as held, so the partition cannot be scrubbed before t,
+	 * too, has come and gone (partition_vcpu_hand_over). */
+	partition_vcpu_hand_over(t);
 	log_info("partition %s: vCPU %u (CPU %u) started at 0x%x", t->part->cfg->name, t->index,
 		 t->cpu->index, (unsigned)vector << 12);
 }
@@ -127,6 +128,16 @@ static void deliver_ioapic_msg(struct partition *p, const struct vioapic_msg *m)
 			lapic_send_ipi(p->vcpus[i].cpu->apic_id, m->vector);
 }
 
+/* The guest's power-off and reset: requests to the service CPU, which takes every vCPU back
+ * (whichever CPU found the event: a vCPU after its exit, or the service CPU's tick). */
+static void lifecycle_events(struct partition *p, u32 events)
+{
+	if (events & VPLATFORM_EV_POWER_OFF)
+		partition_stop(p, "the guest powered off (ACPI S5)");
+	else if (events & VPLATFORM_EV_RESET)
+		partition_reset(p, "the guest reset its machine");
+}
+
 /* Polls the devices and sends their interrupts; returns the lifecycle events. */
 static u32 poll_and_deliver(struct partition *p, u64 now)
 {
@@ -151,13 +162,7 @@ void pdev_tick(struct partition *p)
 	if (now < __atomic_load_n(&p->next_poll_ns, __ATOMIC_RELAXED))
 		return;
 	events = poll_and_deliver(p, now);
-	if (events) {
-		/* Lifecycle events belong to a vCPU of the partition: vCPU 0 takes them at its
-		 * next exit, which the NMI forces. */
-		__atomic_or_fetch(&p->pending_events, events, __ATOMIC_ACQ_REL);
-		if (p->vcpus[0].state == VCPU_RUNNING)
-			lapic_send_nmi(p->vcpus[0].cpu->apic_id);
-	}
+	lifecycle_events(p, events);
 }
 
 void pdev_flush(struct vcpu *v)
@@ -166,14 +171,7 @@ void pdev_flush(struct vcpu *v)
 
 	if (!p->pc_platform)
 		return;
-	u32 events = poll_and_deliver(p, tsc_uptime_ns());
-
-	if (v->index == 0)
-		events |= __atomic_exchange_n(&p->pending_events, 0, __ATOMIC_ACQ_REL);
-	if (events & VPLATFORM_EV_POWER_OFF)
-		partition_stop(v, "the guest powered off (ACPI S5)");
-	else if (events & VPLATFORM_EV_RESET)
-		partition_reset(v, "the guest reset its machine");
+	lifecycle_events(p, poll_and_deliver(p, tsc_uptime_ns()));
 }
 
 /* ------------------------------------------------------------------ MMIO */

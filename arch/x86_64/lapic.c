@@ -7,14 +7,27 @@
 #define APIC_BASE_ADDR_MASK 0x000ffffffffff000ull
 
 #define REG_ID 0x20
+#define REG_VERSION 0x30
+#define REG_TPR 0x80
 #define REG_EOI 0xb0
 #define REG_SVR 0xf0
+#define REG_ISR 0x100 /* 8 registers of 32 vectors, 16 bytes apart */
+#define REG_ESR 0x280
+#define REG_LVT_CMCI 0x2f0
+#define REG_LVT_TIMER 0x320
+#define REG_LVT_THERMAL 0x330
+#define REG_LVT_PERF 0x340
+#define REG_LVT_LINT0 0x350
+#define REG_LVT_LINT1 0x360
+#define REG_LVT_ERROR 0x370
+#define REG_TIMER_INITIAL 0x380
 #define REG_ICR_LOW 0x300
 #define REG_ICR_HIGH 0x310
 #define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
 #define X2APIC_ICR 0x830
 
 #define SVR_ENABLE (1u << 8)
+#define LVT_MASKED (1u << 16)
 #define SPURIOUS_VECTOR 0xff
 #define ICR_INIT (5u << 8)
 #define ICR_STARTUP (6u << 8)
@@ -126,4 +139,40 @@ void lapic_reg_write(u32 reg, u32 value)
 void lapic_eoi(void)
 {
 	lapic_write(REG_EOI, 0);
+}
+
+static bool in_service_any(void)
+{
+	for (u32 i = 0; i < 8; i++)
+		if (lapic_read(REG_ISR + 16 * i))
+			return true;
+	return false;
+}
+
+void lapic_reset_idle(void)
+{
+	/* Which LVTs exist: the version register's "max LVT entry" (x2APIC #GPs on absent ones).
+	 * 3: timer, LINT0, LINT1, error; 4: + performance counters; 5: + thermal; 6: + CMCI. */
+	u32 max_lvt = (lapic_read(REG_VERSION) >> 16) & 0xff;
+
+	/* Sources first, so nothing new arrives while the rest is put back. Masking a one-shot
+	 * or periodic timer does not stop it counting: the initial count 0 does. */
+	lapic_write(REG_LVT_TIMER, LVT_MASKED);
+	lapic_write(REG_TIMER_INITIAL, 0);
+	lapic_write(REG_LVT_LINT0, LVT_MASKED);
+	lapic_write(REG_LVT_LINT1, LVT_MASKED);
+	lapic_write(REG_LVT_ERROR, LVT_MASKED);
+	if (max_lvt >= 4)
+		lapic_write(REG_LVT_PERF, LVT_MASKED);
+	if (max_lvt >= 5)
+		lapic_write(REG_LVT_THERMAL, LVT_MASKED);
+	if (max_lvt >= 6)
+		lapic_write(REG_LVT_CMCI, LVT_MASKED);
+	lapic_write(REG_ESR, 0); /* xAPIC: the write latches and clears the error bits */
+	lapic_write(REG_TPR, 0);
+	lapic_write(REG_SVR, SVR_ENABLE | SPURIOUS_VECTOR);
+	/* Interrupts the guest took but never acknowledged would block every vector of their
+	 * priority class and below: each EOI retires the highest one in service. */
+	for (u32 i = 0; i < 256 && in_service_any(); i++)
+		lapic_eoi();
 }

@@ -63,8 +63,8 @@ void trap_dispatch(struct trap_frame *f)
 
 	if (vector == 2) {
 		/* NMIs are how the hypervisor takes a CPU back from a guest: one that arrives while
-		 * the CPU is in the hypervisor has nothing left to do. */
-		log_debug("cpu %u: NMI in the hypervisor", this_cpu()->index);
+		 * the CPU is in the hypervisor has nothing left to do. Nothing is logged: the NMI
+		 * may have interrupted this CPU while it held the log's lock. */
 		return;
 	}
 	if (vector < 32) {
@@ -81,5 +81,10 @@ void trap_dispatch(struct trap_frame *f)
 		lapic_eoi();
 		return;
 	}
-	log_warn("cpu %u: unexpected interrupt vector %u", this_cpu()->index, vector);
+	/* A guest's interrupt that reached its CPU after the CPU was taken back (its LAPIC
+	 * timer, an IPI from a vCPU still on its way out): acknowledged, or it would block its
+	 * priority class for the next guest on this CPU. */
+	lapic_eoi();
+	log_debug("cpu %u: interrupt vector %u left by a guest, acknowledged", this_cpu()->index,
+		  vector);
 }

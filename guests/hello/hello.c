@@ -1,6 +1,7 @@
 /* hello: the smallest useful guest. A Multiboot 1 kernel that prints one line on COM1,
  *   HELLO <name> cpuid-hv=<signature of CPUID leaf 0x40000000, or "none">
- * and stops the partition with `cli; hlt`. */
+ * and stops the partition with `cli; hlt`; with `idle=1` on its command line it waits instead,
+ * halted with interrupts on: silent and still running (what a partition watchdog catches). */
 #include "guest.h"
 #include "io.h"
 
@@ -20,7 +21,7 @@ void guest_main(u32 magic, u32 info)
 {
 	const struct mb1_info *mbi = (const struct mb1_info *)(uptr)info;
 	const char *cmdline = NULL;
-	char name[64], sig[13];
+	char name[64], sig[13], idle[4];
 
 	con_init();
 	if (magic != MB1_BOOT_MAGIC)
@@ -30,5 +31,8 @@ void guest_main(u32 magic, u32 info)
 	cmdline_name(cmdline, name, sizeof(name));
 	cpu_hypervisor_signature(sig);
 	con_printf("HELLO %s cpuid-hv=%s\n", name, sig);
+	if (cmdline_get(cmdline, "idle", idle, sizeof(idle)) && idle[0] == '1' && !idle[1])
+		for (;;)
+			__asm__ volatile("sti; hlt"); /* no interrupt ever comes: silent */
 	halt_forever();
 }

@@ -24,6 +24,10 @@ void lapic_send_nmi(u32 apic_id);
  * the accesses a guest makes to the LAPIC it owns. */
 u32 lapic_reg_read(u32 reg);
 void lapic_reg_write(u32 reg, u32 value);
+/* This CPU's LAPIC back to the hypervisor's idle state after a guest owned it: timer stopped,
+ * every LVT masked, no error bits, TPR 0, the hypervisor's SVR, nothing left in service.
+ * Interrupts still pending (IRR) arrive once the CPU enables interrupts (see trap.c). */
+void lapic_reset_idle(void);
 /* Waits (bounded) until an IPI left this CPU's LAPIC (xAPIC only; x2APIC has no busy bit). */
 bool lapic_wait_idle(void);
 

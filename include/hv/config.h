@@ -14,6 +14,7 @@
 #define CFG_PATH_MAX 128
 #define CFG_CMDLINE_MAX 512
 #define CFG_MSG_MAX 128
+#define CFG_WATCHDOG_MAX_S 86400
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 enum cfg_on_crash { CFG_ON_CRASH_STOP = 0, CFG_ON_CRASH_RESTART };
@@ -38,6 +39,7 @@ struct cfg_partition {
 	u32 module_count;
 	struct cfg_file modules[CFG_MAX_MODULES];
 	enum cfg_on_crash on_crash;
+	u32 watchdog_s;             /* silent this long on its console: it failed (0: never) */
 };
 
 struct cfg_error {

@@ -5,6 +5,7 @@
 #include "types.h"
 #include "arch/spinlock.h"
 #include "hv/config.h"
+#include "hv/lifecycle.h"
 #include "hv/vcpu.h"
 #include "hv/vlapic.h"
 #include "hv/vplatform.h"
@@ -15,14 +16,6 @@
 #define MAX_VCPUS 16
 #define CONSOLE_RING_SIZE (64 * KiB)
 #define CONSOLE_LINE_MAX 256
-
-enum partition_state {
-	PART_CONFIGURED = 0,
-	PART_RUNNING,
-	PART_STOPPED,   /* every vCPU halted, or stopped by policy after a failure */
-	PART_FAILED,    /* failed and parked */
-	PART_REFUSED,   /* the configuration or the load was invalid: never started */
-};
 
 const char *partition_state_name(enum partition_state s);
 
@@ -43,7 +36,6 @@ struct partition {
 	bool pc_platform;            /* it has the virtual PC platform (Linux guests), see pdev.h */
 	bool platform_ready;         /* platform initialised once (the RTC offset survives) */
 	u64 next_poll_ns;            /* when the devices next need a poll (timer interrupts) */
-	u32 pending_events;          /* VPLATFORM_EV_* found by the service CPU, for vCPU 0 */
 	struct vlapic_group lapics;  /* the vCPUs' LAPICs as far as the hypervisor keeps them */
 	struct ring console;         /* everything it printed, newest CONSOLE_RING_SIZE bytes */
 	char line[CONSOLE_LINE_MAX]; /* current console line, for the prefixed live output */
@@ -51,6 +43,20 @@ struct partition {
 
 	u64 started_ns;              /* tsc_uptime_ns() when it last started (for its uptime) */
 	u32 restarts;
+
+	/* Lifecycle (hv/lifecycle.h). `pending` and friends change under lc_lock; the service
+	 * CPU carries them out in partition_lifecycle_poll. */
+	struct spinlock lc_lock;
+	enum lifecycle_op pending;   /* STOPPING: what follows once every vCPU is back */
+	bool pending_counted;        /* STARTING: a restart (counted in restarts), not a start */
+	char pending_why[96];        /* why it stops, for the log */
+	u32 vcpus_held;              /* vCPUs handed to their CPUs and not yet back (atomic) */
+	u64 kick_ns;                 /* STOPPING: when the vCPUs were last sent an NMI */
+	u64 scrubbed;                /* STARTING: bytes of RAM zeroed so far */
+	u64 restart_at_ns;           /* FAILED: when on_crash = restart starts it (0: never) */
+	struct lifecycle_backoff backoff;
+	u64 output_seen;             /* watchdog: console.written when it last checked */
+	u64 output_ns;               /* watchdog: when the console last had new output */
 	u64 violations;              /* blocked accesses */
 	char last_failure[160];
 	void *arch;                  /* vendor: NPT/EPT root, permission maps */
@@ -65,14 +71,21 @@ void partitions_create(void);
 void partitions_start(void);
 
 /* A vCPU found its partition broken (triple fault, forbidden act): logs `why` with the
- * registers and applies the partition's on_crash policy. Called on the failing vCPU's CPU. */
+ * registers (once per crash loop), stops the vCPU and has the service CPU take the others back
+ * and apply on_crash. Called on the failing vCPU's CPU. */
 void partition_fail(struct vcpu *v, const char *why);
 /* The guest powered its machine off: the partition stops (policy does not apply). */
-void partition_stop(struct vcpu *v, const char *why);
+void partition_stop(struct partition *p, const char *why);
 /* The guest reset its machine: the partition restarts from its images. */
-void partition_reset(struct vcpu *v, const char *why);
+void partition_reset(struct partition *p, const char *why);
 /* A vCPU halted for good; when the last one does, the partition is stopped. */
 void partition_vcpu_halted(struct vcpu *v);
+/* Hands v to its CPU, which runs it (vcpu_loop) from its mailbox. Counted in vcpus_held until
+ * the CPU gives it back through partition_vcpu_left. */
+void partition_vcpu_hand_over(struct vcpu *v);
+/* On v's CPU, when vcpu_loop returns: the CPU's LAPIC and XCR0 back to the hypervisor's idle
+ * state, then v no longer counts as held. The CPU touches nothing of the partition after. */
+void partition_vcpu_left(struct vcpu *v);
 
 /* Lifecycle commands: the console shell and the crash policy use these. They only record the
  * request and return; the service CPU carries it out in partition_lifecycle_poll (taking the

@@ -160,15 +160,27 @@ def check_bad(run):
 
 
 def check_crasher(run):
-    """A guest that triple-faults is restarted, again and again; its neighbour runs on."""
+    """A guest that triple-faults is restarted, again and again, waiting longer each time (one
+    line per crash once it loops); its neighbour runs on and the hypervisor keeps answering."""
     run.expect(r"^\[hello\] HELLO hello cpuid-hv=BulkheadBulk$", timeout=60)
     run.expect(r"\] E: partition crasher: failed on vCPU 0 \(CPU 1\): triple fault", timeout=60)
+    run.expect(r"\] I: partition crasher: restarting it \(on_crash = restart\)", timeout=30)
     run.expect(r"\] I: partition crasher: restarted \(restart 1\)", timeout=30)
     run.expect(r"^\[crasher\] ATTACK start name=crasher", timeout=60)
-    run.expect(r"\] I: partition crasher: restarted \(restart 2\)", timeout=60)
+    for crash, delay in ((2, 1), (3, 2)):
+        run.expect(rf"\] E: partition crasher: failed again: triple fault \(shutdown\) on vCPU 0 "
+                   rf"\(CPU 1\); crash {crash} in a row, each within 60 s of its start: "
+                   rf"restarting in {delay} s$", timeout=60)
+        # The back-off waits on the service CPU: the console answers meanwhile.
+        run.send("s")
+        run.expect(r"\] I: partition crasher: \w+, exits total=\d+", timeout=30)
+        run.expect(rf"\] I: partition crasher: restarted \(restart {crash}\)", timeout=60)
     power_off(run)
-    assert "FAULT cpu" not in run.output
-    assert re.search(r"\] I: partition hello: stopped \(the guest halted\)", run.output)
+    text = run.output
+    assert "FAULT cpu" not in text
+    assert re.search(r"\] I: partition hello: stopped \(the guest halted\)", text)
+    # The crash loop is one line per crash: registers only for the first crash.
+    assert len(re.findall(r"^  RIP ", text, re.MULTILINE)) == 1
 
 
 class Scenario:

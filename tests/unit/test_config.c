@@ -179,6 +179,7 @@ static void test_partitions(void **state)
 		     "initrd = guests/web/initrd.img\n"
 		     "cmdline = root=/dev/ram0 init=/sbin/init\n"
 		     "on_crash = restart\n"
+		     "watchdog = 30\n"
 		     "\n"
 		     "[partition db-2_b]\n"
 		     "cpus = 4-6, 8 , 0x3f\n"
@@ -203,21 +204,23 @@ static void test_partitions(void **state)
 	assert_int_equal(web->initrd.line, 6);
 	assert_string_equal(web->cmdline, "root=/dev/ram0 init=/sbin/init");
 	assert_int_equal(web->on_crash, CFG_ON_CRASH_RESTART);
+	assert_int_equal(web->watchdog_s, 30);
 	assert_int_equal(web->module_count, 0);
 
 	db = find("db-2_b");
 	assert_true(db->valid);
-	assert_int_equal(db->line, 10);
+	assert_int_equal(db->line, 11);
 	assert_int_equal(db->cpus, (7ULL << 4) | (1ULL << 8) | (1ULL << 63));
 	assert_int_equal(db->memory, GiB);
 	assert_string_equal(db->kernel.path, "\\guests\\db.elf");
 	assert_int_equal(db->module_count, 2);
 	assert_string_equal(db->modules[0].path, "mods/a.bin");
 	assert_string_equal(db->modules[0].args, "one two");
-	assert_int_equal(db->modules[0].line, 14);
+	assert_int_equal(db->modules[0].line, 15);
 	assert_string_equal(db->modules[1].path, "mods/b.bin");
-	assert_int_equal(db->modules[1].line, 15);
+	assert_int_equal(db->modules[1].line, 16);
 	assert_int_equal(db->on_crash, CFG_ON_CRASH_STOP);
+	assert_int_equal(db->watchdog_s, 0); /* none unless given */
 	assert_string_equal(db->initrd.path, "");
 	assert_string_equal(db->cmdline, "");
 }
@@ -507,6 +510,12 @@ ERROR_TEST(memory_not_2m_multiple, "[partition web]\nmemory = 3M\n", 2,
 	   "memory size '3M' is not a multiple of 2M")
 ERROR_TEST(bad_on_crash, "[partition web]\non_crash = reboot\n", 2,
 	   "bad on_crash 'reboot' (restart or stop)")
+ERROR_TEST(bad_watchdog, "[partition web]\nwatchdog = 10s\n", 2,
+	   "bad watchdog '10s' (seconds, 0 for none, at most 86400)")
+ERROR_TEST(watchdog_too_long, "[partition web]\nwatchdog = 86401\n", 2,
+	   "bad watchdog '86401' (seconds, 0 for none, at most 86400)")
+ERROR_TEST(watchdog_given_twice, "[partition web]\nwatchdog = 5\nwatchdog = 0\n", 3,
+	   "'watchdog' is given twice in partition 'web' (first at line 2)")
 
 /* CPU lists */
 ERROR_TEST(cpu_list_bad_item, "[partition web]\ncpus = 1,x\n", 2,
@@ -623,6 +632,9 @@ int main(void)
 		MSG(zero_memory_size),
 		MSG(memory_not_2m_multiple),
 		MSG(bad_on_crash),
+		MSG(bad_watchdog),
+		MSG(watchdog_too_long),
+		MSG(watchdog_given_twice),
 		MSG(cpu_list_bad_item),
 		MSG(cpu_list_open_range),
 		MSG(cpu_list_double_range),

@@ -61,3 +61,5 @@ UT_SRCS_vlapic := hv/vlapic.c
 UNIT_TESTS += vmx
 UT_SRCS_vmx := arch/x86_64/vmx/vmx_caps.c lib/format.c lib/error.c \
 	arch/x86_64/vmx/vmx_caps.h arch/x86_64/vmx/vmcs.h
+UNIT_TESTS += lifecycle
+UT_SRCS_lifecycle := hv/lifecycle.c lib/format.c
