@@ -81,9 +81,11 @@ def timed_sleep(q, name, seconds=5, tries=3):
     guest's uptime; returns (real seconds, guest seconds) between those lines. Real time is when
     the lines reached the test, so a loaded machine can only make it look longer: up to `tries`
     runs, the first within 5 % wins. Every run goes to build/test-logs/linux-sleep-times.txt."""
-    uptime = "$(cut -d' ' -f1 /proc/uptime)"
+    # Shell builtins around the sleep (read, echo): no process start is timed with it.
+    line = (f"read a x < /proc/uptime; echo T0 $a; sleep {seconds}; "
+            f"read b x < /proc/uptime; echo T1 $b")
     for _ in range(tries):
-        q.send(f"echo T0 {uptime}; sleep {seconds}; echo T1 {uptime}\r")
+        q.send(line + "\r")
         g0 = float(q.expect(rf"^\[{name}\] T0 ([\d.]+)\s*$", timeout=60).group(1))
         h0 = time.monotonic()
         g1 = float(q.expect(rf"^\[{name}\] T1 ([\d.]+)\s*$", timeout=60).group(1))
