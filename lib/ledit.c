@@ -142,19 +142,19 @@ enum ledit_event ledit_feed(struct ledit *e, u8 c, struct ledit_echo *echo)
 {
 	bool after_cr = e->after_cr;
 
+	e->after_cr = c == '\r';
+	if (c == '\n' && after_cr)
+		return LEDIT_NONE; /* the LF of CR LF: the line stays readable */
 	if (e->completed) {
 		e->completed = false;
 		e->line[0] = '\0';
 	}
-	e->after_cr = c == '\r';
 	if (e->esc != ESC_NONE) {
 		escape_byte(e, c, echo);
 		return LEDIT_NONE;
 	}
-	if (c == '\r' || (c == '\n' && !after_cr))
+	if (c == '\r' || c == '\n')
 		return enter(e, echo);
-	if (c == '\n')
-		return LEDIT_NONE;
 	if (c == 0x1b) {
 		e->esc = ESC_SEEN;
 	} else if (c == 0x08 || c == 0x7f) {
