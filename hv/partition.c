@@ -5,6 +5,7 @@
 #include "arch/tsc.h"
 #include "arch/x86.h"
 #include "boot/boot_info.h"
+#include "hv/console.h"
 #include "hv/hv.h"
 #include "hv/loader.h"
 #include "hv/log.h"
@@ -40,27 +41,13 @@ void *partition_gpa_to_hva(const struct partition *p, u64 gpa)
 
 /* ------------------------------------------------------------------ console */
 
-static void console_flush_line(struct partition *p)
-{
-	log_raw("[%s] %.*s\n", p->cfg->name, (int)p->line_len, p->line);
-	p->line_len = 0;
-}
-
-/* A byte the guest sent to its virtual UART (called with p->lock held). */
+/* A byte the guest sent to its virtual UART (called with p->lock held). It only goes into the
+ * ring: the service CPU shows it (hv/console.c), so a guest never waits for the physical UART. */
 static void console_tx(void *ctx, u8 byte)
 {
 	struct partition *p = ctx;
 
 	ring_write(&p->console, &byte, 1);
-	if (byte == '\r')
-		return;
-	if (byte == '\n') {
-		console_flush_line(p);
-		return;
-	}
-	p->line[p->line_len++] = (char)byte;
-	if (p->line_len == CONSOLE_LINE_MAX)
-		console_flush_line(p);
 }
 
 /* The vUART's interrupt line (called with p->lock held): IOAPIC pin 4. */
@@ -191,7 +178,6 @@ static void vcpus_reset(struct partition *p, const struct guest_entry *entry)
 	}
 	vuart_reset(&p->uart);
 	pdev_reset(p);
-	p->line_len = 0;
 }
 
 /* ------------------------------------------------------------------ creation */
@@ -305,6 +291,16 @@ void partitions_start(void)
 
 /* ------------------------------------------------------------------ failure and stop */
 
+static void snapshot_vcpu(struct vcpu *v, struct vcpu_snapshot *snap)
+{
+	snap->vcpu = v->index;
+	snap->cpu = v->cpu->index;
+	snap->when_ns = tsc_uptime_ns();
+	snap->regs = v->regs;
+	virt->vcpu_get_sregs(v, &snap->sregs);
+	snap->valid = true;
+}
+
 static void dump_vcpu(const struct vcpu *v)
 {
 	struct vcpu_sregs s;
@@ -399,8 +395,7 @@ void partition_stop(struct vcpu *v, const char *why)
 {
 	struct partition *p = v->part;
 
-	if (p->line_len)
-		console_flush_line(p);
+	console_partition_flush(p);
 	p->state = PART_STOPPED;
 	v->state = VCPU_STOPPED;
 	vcpus_kick_others(v);
@@ -412,8 +407,7 @@ void partition_reset(struct vcpu *v, const char *why)
 {
 	struct partition *p = v->part;
 
-	if (p->line_len)
-		console_flush_line(p);
+	console_partition_flush(p);
 	log_info("partition %s: %s; restarting it", p->cfg->name, why);
 	partition_restart(v);
 }
@@ -423,11 +417,11 @@ void partition_fail(struct vcpu *v, const char *why)
 	struct partition *p = v->part;
 
 	fmt_snprintf(p->last_failure, sizeof(p->last_failure), "%s", why);
+	snapshot_vcpu(v, &p->failure_regs);
+	console_partition_flush(p); /* what the guest printed before it failed comes first */
 	log_err("partition %s: failed on vCPU %u (CPU %u): %s", p->cfg->name, v->index,
 		v->cpu->index, why);
 	dump_vcpu(v);
-	if (p->line_len)
-		console_flush_line(p);
 	p->state = PART_FAILED;
 	partition_print_stats(p);
 	if (p->cfg->on_crash == CFG_ON_CRASH_RESTART) {
@@ -449,8 +443,7 @@ void partition_vcpu_halted(struct vcpu *v)
 		if (p->vcpus[i].state == VCPU_RUNNING)
 			return;
 	p->state = PART_STOPPED;
-	if (p->line_len)
-		console_flush_line(p);
+	console_partition_flush(p);
 	log_info("partition %s: stopped (the guest halted)", p->cfg->name);
 	partition_print_stats(p);
 }
