@@ -13,6 +13,7 @@
 #define DRAIN_CHUNK 128         /* bytes copied out of a ring under its lock at a time */
 #define DRAIN_BUDGET 512        /* bytes per partition per turn: keys stay responsive */
 #define KEYS_PER_TURN 64
+#define TYPED_MAX 256           /* typing ahead of a guest that reads slowly (or never) */
 #define RATE_PERIOD_NS 1000000000ull
 #define FOCUS_SHELL (-1)
 #define PROMPT_QUIET_NS 20000000ull /* redraw an erased prompt after 20 ms without output */
@@ -33,10 +34,11 @@ static struct {
 	struct uart *uart;
 	volatile s32 focus;     /* FOCUS_SHELL or the attached partition's id */
 	u8 hotkey;
-	int held;               /* a typed byte the focused partition had no room for, or -1 */
+	u8 typed[TYPED_MAX];    /* typed for the attached partition, not yet in its vUART */
+	u32 typed_head, typed_len;
 	u64 last_sample_ns;
 	char replay[CONSOLE_REPLAY];
-} con = { .focus = FOCUS_SHELL, .hotkey = CONSOLE_HOTKEY_DEFAULT, .held = -1 };
+} con = { .focus = FOCUS_SHELL, .hotkey = CONSOLE_HOTKEY_DEFAULT };
 
 /* Control codes are typed as Ctrl plus the character 0x40 above them: 0x1c is Ctrl-\. */
 const char *console_hotkey_name(void)
@@ -187,7 +189,7 @@ void console_attach(struct partition *p)
 	wire_prompt_clear();
 	spin_lock(&v->lock);
 	rewind_for_replay(p, v);
-	con.held = -1;
+	con.typed_len = 0;
 	con.focus = (s32)p->id;
 	spin_unlock(&v->lock);
 }
@@ -201,41 +203,52 @@ static void detach(void)
 	con.focus = FOCUS_SHELL;
 	v->line_len = 0; /* what it showed raw is not shown again as a line */
 	spin_unlock(&v->lock);
-	con.held = -1;
+	con.typed_len = 0; /* typed ahead and never read: it was meant for that console only */
 	log_info("console: back to the hypervisor shell");
 	shell_prompt();
 }
 
 /* ------------------------------------------------------------------ input */
 
-static void key_for_partition(int c)
+/* The hotkey is acted on when it is read, so it works even when the guest reads nothing; other
+ * bytes queue for the guest's receive FIFO (a full queue drops the byte: the guest is not
+ * reading, and the operator must not be stuck). */
+static void key_for_partition(u8 c)
 {
-	struct partition *p = partitions[con.focus];
-
 	if (c == con.hotkey) {
 		detach();
 		return;
 	}
-	if (!partition_console_input(p, (u8)c))
-		con.held = c; /* its FIFO is full: offered again next turn */
+	if (con.typed_len < TYPED_MAX)
+		con.typed[(con.typed_head + con.typed_len++) % TYPED_MAX] = c;
+}
+
+static void feed_focused_partition(void)
+{
+	struct partition *p;
+
+	if (con.focus == FOCUS_SHELL)
+		return;
+	p = partitions[con.focus];
+	while (con.typed_len && partition_console_input(p, con.typed[con.typed_head])) {
+		con.typed_head = (con.typed_head + 1) % TYPED_MAX;
+		con.typed_len--;
+	}
 }
 
 static void handle_keys(void)
 {
 	for (int i = 0; i < KEYS_PER_TURN; i++) {
-		int c = con.held >= 0 ? con.held : uart_getc(con.uart);
+		int c = uart_getc(con.uart);
 
 		if (c < 0)
-			return;
-		con.held = -1;
-		if (con.focus != FOCUS_SHELL) {
-			key_for_partition(c);
-			if (con.held >= 0)
-				return;
-		} else if (c != con.hotkey) { /* the hotkey at the shell: nothing to return from */
+			break;
+		if (con.focus != FOCUS_SHELL)
+			key_for_partition((u8)c);
+		else if (c != con.hotkey) /* the hotkey at the shell: nothing to return from */
 			shell_key((u8)c);
-		}
 	}
+	feed_focused_partition();
 }
 
 /* ------------------------------------------------------------------ rates */

@@ -708,6 +708,8 @@ void shell_key(u8 c)
 	struct ledit_echo echo;
 	enum ledit_event ev;
 
+	if (wire_prompt_lost(0))
+		shell_prompt(); /* the echo continues a visible prompt */
 	echo.len = 0;
 	ev = ledit_feed(&editor, c, &echo);
 	if (echo.len)

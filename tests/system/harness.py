@@ -188,6 +188,8 @@ class Qemu:
         self.proc = None
         self.returncode = None
         self._cursor = 0             # expect() continues after the previous match
+        self._clean_upto = 0         # raw bytes up to here (whole lines) are cleaned in
+        self._clean_done = ""        # ... this text
         self._sock = None
         self._sockdir = None
         self._reader = None
@@ -283,8 +285,15 @@ class Qemu:
 
     @property
     def output(self):
-        """The serial output so far, cleaned (see clean_text)."""
-        return clean_text(self.raw_output())
+        """The serial output so far, cleaned (see clean_text). Cleaning never reaches across a
+        line end, so the complete lines are cleaned once and kept (a flooding guest makes
+        megabytes of console)."""
+        raw = self.raw_output()
+        done = raw.rfind(b"\n", self._clean_upto) + 1
+        if done > self._clean_upto:
+            self._clean_done += clean_text(raw[self._clean_upto:done])
+            self._clean_upto = done
+        return self._clean_done + clean_text(raw[self._clean_upto:])
 
     def log(self):
         return Log(self.output)
@@ -333,6 +342,22 @@ class Qemu:
 
     def sendline(self, line):
         self.send(line + "\r")
+
+    def detach_serial(self):
+        """Lets another client (tools/bulkhead-console) have the serial socket: closes the
+        harness's connection (QEMU listens again; output meanwhile is not kept) and returns the
+        socket's path. attach_serial() connects again."""
+        if self._sock is None:
+            raise HarnessError("detach_serial() needs Qemu(serial='socket'), attached")
+        self._sock.shutdown(socket.SHUT_RDWR)
+        self._reader_done.wait(timeout=5)
+        self._sock.close()
+        self._sock = None
+        return os.path.join(self._sockdir, "com1")
+
+    def attach_serial(self):
+        self._reader_done.clear()
+        self._connect(scaled(30))
 
     def shell(self, command, timeout=30):
         """Runs `command --json` at the console shell; returns the parsed one-line answer."""
