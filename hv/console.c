@@ -10,8 +10,11 @@
 #include "lib/ring.h"
 #include "lib/string.h"
 
-#define DRAIN_CHUNK 128         /* bytes copied out of a ring under its lock at a time */
-#define DRAIN_BUDGET 512        /* bytes per partition per turn: keys stay responsive */
+#define DRAIN_CHUNK 64          /* bytes copied out of a ring under its lock at a time */
+/* Bytes per partition per turn. Small: each byte costs the service CPU two UART accesses, and
+ * between partitions it must tick the guests' timers (Linux checks at boot that its timer
+ * interrupts arrive, with a bound of a few ticks). */
+#define DRAIN_BUDGET 64
 #define KEYS_PER_TURN 64
 #define TYPED_MAX 256           /* typing ahead of a guest that reads slowly (or never) */
 #define RATE_PERIOD_NS 1000000000ull
@@ -143,7 +146,7 @@ void console_partition_flush(struct partition *p)
 	spin_unlock(&v->lock);
 }
 
-static void drain_all(void)
+static void drain_all(void (*tick)(void))
 {
 	for (u32 i = 0; i < partition_count; i++) {
 		struct partition *p = partitions[i];
@@ -154,6 +157,7 @@ static void drain_all(void)
 		spin_lock(&v->lock);
 		drain_locked(p, v, DRAIN_BUDGET);
 		spin_unlock(&v->lock);
+		tick();
 	}
 }
 
@@ -299,10 +303,11 @@ void console_start(struct uart *u, u8 hotkey)
 	shell_prompt();
 }
 
-void console_service(void)
+void console_service(void (*tick)(void))
 {
 	handle_keys();
-	drain_all();
+	tick();
+	drain_all(tick);
 	sample_rates();
 	if (con.focus == FOCUS_SHELL && wire_prompt_lost(PROMPT_QUIET_NS))
 		shell_prompt();

@@ -519,14 +519,18 @@ static void print_summary(u32 online)
 
 /* CPU 0 after boot: the console (hv/console.c: the shell, partition consoles, their output) and
  * the partitions' timer-driven device interrupts. */
+static void tick_devices(void)
+{
+	for (u32 i = 0; i < partition_count; i++)
+		if (partitions[i]->state == PART_RUNNING)
+			pdev_tick(partitions[i]);
+}
+
 static NORETURN void service_loop(void)
 {
 	console_start(&console, hv_config.console_hotkey);
 	for (;;) {
-		for (u32 i = 0; i < partition_count; i++)
-			if (partitions[i]->state == PART_RUNNING)
-				pdev_tick(partitions[i]);
-		console_service();
+		console_service(tick_devices);
 		cpu_relax();
 	}
 }

@@ -24,8 +24,10 @@ struct partition;
 
 /* Once, on the service CPU, before the loop. */
 void console_start(struct uart *u, u8 hotkey);
-/* One turn of the service CPU: keys, a bounded share of every partition's output, the rates. */
-void console_service(void);
+/* One turn of the service CPU: keys, a bounded share of every partition's output, the rates;
+ * tick() (the guests' device timers) runs between the pieces, so that showing output never
+ * delays a guest's timer interrupt by much. */
+void console_service(void (*tick)(void));
 /* Shows everything the partition printed so far, if it is shown at all now; from any CPU (a
  * failing partition's own CPU calls it so its output precedes the failure report). */
 void console_partition_flush(struct partition *p);
