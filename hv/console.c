@@ -10,11 +10,11 @@
 #include "lib/ring.h"
 #include "lib/string.h"
 
-#define DRAIN_CHUNK 64          /* bytes copied out of a ring under its lock at a time */
-/* Bytes per partition per turn. Small: each byte costs the service CPU two UART accesses, and
- * between partitions it must tick the guests' timers (Linux checks at boot that its timer
- * interrupts arrive, with a bound of a few ticks). */
-#define DRAIN_BUDGET 64
+/* Bytes copied out of a ring at a time; the guests' timers are ticked after each piece. Small:
+ * each byte costs the service CPU two UART accesses (slow under emulation, slower on a busy
+ * host), and Linux checks at boot that its timer interrupts arrive within a few ticks. */
+#define DRAIN_CHUNK 16
+#define DRAIN_BUDGET 128        /* bytes per partition per turn: the keys stay responsive */
 #define KEYS_PER_TURN 64
 #define TYPED_MAX 256           /* typing ahead of a guest that reads slowly (or never) */
 #define RATE_PERIOD_NS 1000000000ull
@@ -102,8 +102,10 @@ static void report_dropped(const struct partition *p, struct part_view *v, u64 m
 	wire_write(WIRE_LINES, msg, (size_t)n);
 }
 
-/* Shows up to `budget` new bytes of p (all of them for ~0). Caller holds v->lock. */
-static void drain_locked(struct partition *p, struct part_view *v, u64 budget)
+/* Shows up to `budget` new bytes of p (all of them for ~0), calling tick (if any) after each
+ * piece. Caller holds v->lock. */
+static void drain_locked(struct partition *p, struct part_view *v, u64 budget,
+			 void (*tick)(void))
 {
 	u8 chunk[DRAIN_CHUNK];
 
@@ -125,6 +127,8 @@ static void drain_locked(struct partition *p, struct part_view *v, u64 budget)
 		else
 			wire_write(WIRE_RAW, (const char *)chunk, (size_t)n);
 		budget -= n;
+		if (tick)
+			tick();
 	}
 }
 
@@ -140,7 +144,7 @@ void console_partition_flush(struct partition *p)
 	if (!has_console(p))
 		return;
 	spin_lock(&v->lock);
-	drain_locked(p, v, ~0ull);
+	drain_locked(p, v, ~0ull, NULL);
 	if (con.focus == FOCUS_SHELL && v->line_len)
 		show_line(p, v); /* its last words, even without a newline */
 	spin_unlock(&v->lock);
@@ -155,9 +159,8 @@ static void drain_all(void (*tick)(void))
 		if (!has_console(p))
 			continue;
 		spin_lock(&v->lock);
-		drain_locked(p, v, DRAIN_BUDGET);
+		drain_locked(p, v, DRAIN_BUDGET, tick);
 		spin_unlock(&v->lock);
-		tick();
 	}
 }
 
