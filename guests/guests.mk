@@ -2,6 +2,7 @@
 #   hello.elf     Multiboot 1, ELF32 at 1 MiB: prints its name and the CPUID hypervisor signature
 #   memcheck.elf  Multiboot 2, ELF32 at 1 MiB: tests its RAM in rounds, forever
 #   attacker.elf  ELF64 at 1 MiB, long mode: tries to escape its partition, reports each attempt
+#   flood.elf     Multiboot 1, ELF32 at 1 MiB: prints `bytes=` (1 MiB) as fast as it can
 # Included from the top Makefile (which defines BUILD, CC, LD); `make -f guests/guests.mk` works
 # on its own too. `make guests-smoke` boots hello, and memcheck/attacker through a test-only
 # Multiboot 1 shim, directly under QEMU (no hypervisor) and checks what they print.
@@ -34,11 +35,14 @@ guest_objs64 = $(patsubst guests/%,$(GUEST_OUT)/obj64/%.o,$(wildcard guests/$(1)
 GUEST_HELLO_OBJS := $(call guest_objs32,hello)
 GUEST_MEMCHECK_OBJS := $(call guest_objs32,memcheck)
 GUEST_ATTACKER_OBJS := $(call guest_objs64,attacker)
+GUEST_FLOOD_OBJS := $(call guest_objs32,flood)
 
-GUESTS += $(GUEST_OUT)/hello.elf $(GUEST_OUT)/memcheck.elf $(GUEST_OUT)/attacker.elf
+GUESTS += $(GUEST_OUT)/hello.elf $(GUEST_OUT)/memcheck.elf $(GUEST_OUT)/attacker.elf \
+	$(GUEST_OUT)/flood.elf
 
 .PHONY: guests guests-smoke
-guests: $(GUEST_OUT)/hello.elf $(GUEST_OUT)/memcheck.elf $(GUEST_OUT)/attacker.elf
+guests: $(GUEST_OUT)/hello.elf $(GUEST_OUT)/memcheck.elf $(GUEST_OUT)/attacker.elf \
+	$(GUEST_OUT)/flood.elf
 
 $(GUEST_OUT)/obj32/%.c.o: guests/%.c
 	@mkdir -p $(dir $@)
@@ -69,6 +73,11 @@ $(GUEST_OUT)/memcheck.elf: $(GUEST_MEMCHECK_OBJS) $(GUEST_LIB32) guests/lib/gues
 	@echo "  LD      $@"
 	@$(LD) -m elf_i386 $(GUEST_LDFLAGS) -T guests/lib/guest32.ld \
 		$(GUEST_MEMCHECK_OBJS) $(GUEST_LIB32) -o $@
+
+$(GUEST_OUT)/flood.elf: $(GUEST_FLOOD_OBJS) $(GUEST_LIB32) guests/lib/guest32.ld
+	@echo "  LD      $@"
+	@$(LD) -m elf_i386 $(GUEST_LDFLAGS) -T guests/lib/guest32.ld \
+		$(GUEST_FLOOD_OBJS) $(GUEST_LIB32) -o $@
 
 $(GUEST_OUT)/attacker.elf: $(GUEST_ATTACKER_OBJS) $(GUEST_LIB64) guests/lib/guest64.ld
 	@echo "  LD      $@"

@@ -5,7 +5,7 @@
 
 static const char *const global_keys[] = {
 	"console", "baud", "log_level", "poweroff_when_ready", "service_cpu",
-	"debug_fault_cpu", "debug_phantom_cpu",
+	"debug_fault_cpu", "debug_phantom_cpu", "console_hotkey",
 };
 static const char *const partition_keys[] = {
 	"cpus", "memory", "kernel", "initrd", "module", "cmdline", "on_crash", "watchdog",
@@ -249,6 +249,35 @@ static bool parse_log_level(const char *s, size_t n, enum log_level *out)
 	return false;
 }
 
+/* "ctrl-X": the control code of X (a letter or one of @ [ \ ] ^ _). Keys the console needs
+ * for itself (Backspace, Tab, Enter, Escape, Ctrl-C, Ctrl-U) and the escapes of QEMU (Ctrl-A)
+ * and telnet (Ctrl-]) are refused: a hotkey must reach the hypervisor and nothing else. */
+static bool parse_hotkey(const char *s, size_t n, u8 *out, const char **why)
+{
+	char c;
+
+	*why = "expected ctrl- and a letter or one of @ [ \\ ] ^ _, e.g. ctrl-\\";
+	if (n != 6 || (memcmp(s, "ctrl-", 5) != 0 && memcmp(s, "Ctrl-", 5) != 0 &&
+		       memcmp(s, "CTRL-", 5) != 0))
+		return false;
+	c = s[5];
+	if (c >= 'a' && c <= 'z')
+		c = (char)(c - 'a' + 'A');
+	if (c < '@' || c > '_')
+		return false;
+	*out = (u8)(c - '@');
+	switch (*out) {
+	case 0x01: *why = "ctrl-a is QEMU's escape key"; return false;
+	case 0x1d: *why = "ctrl-] is telnet's escape key"; return false;
+	case 0x03: *why = "ctrl-c interrupts programs in the guests"; return false;
+	case 0x08: case 0x09: case 0x0a: case 0x0d: case 0x15: case 0x1b:
+		*why = "the console uses that key for editing (Backspace, Tab, Enter, Ctrl-U, "
+		       "Escape)";
+		return false;
+	}
+	return true;
+}
+
 static void global_key(struct parser *p, const char *key, const char *v, size_t n)
 {
 	struct config *cfg = p->cfg;
@@ -278,6 +307,11 @@ static void global_key(struct parser *p, const char *key, const char *v, size_t 
 			report(p, "bad debug_fault_cpu '%.*s' (a CPU number 0-63)", (int)n, v);
 		else
 			cfg->debug_fault_cpu = (s32)num;
+	} else if (!strcmp(key, "console_hotkey")) {
+		const char *why;
+
+		if (!parse_hotkey(v, n, &cfg->console_hotkey, &why))
+			report(p, "bad console_hotkey '%.*s': %s", (int)n, v, why);
 	} else { /* debug_phantom_cpu */
 		if (!parse_number(v, n, false, &num) || num > 0x7fffffff)
 			report(p, "bad debug_phantom_cpu '%.*s' (an APIC ID)", (int)n, v);
@@ -517,6 +551,7 @@ void config_defaults(struct config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->debug_fault_cpu = -1;
 	cfg->debug_phantom_cpu = -1;
+	cfg->console_hotkey = 0x1c; /* Ctrl-\ */
 }
 
 u32 config_parse(struct config *cfg, const char *text, size_t len)

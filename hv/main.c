@@ -13,6 +13,7 @@
 #include "drivers/power.h"
 #include "drivers/uart.h"
 #include "hv/config.h"
+#include "hv/console.h"
 #include "hv/hv.h"
 #include "hv/log.h"
 #include "hv/partition.h"
@@ -24,10 +25,6 @@
 #include "lib/error.h"
 #include "lib/format.h"
 #include "lib/string.h"
-
-#ifndef BULKHEAD_VERSION
-#define BULKHEAD_VERSION "0.1.0"
-#endif
 
 #define PERCPU_AREA_SIZE (PAGE_SIZE + CPU_STACK_SIZE + IST_COUNT * IST_STACK_SIZE)
 
@@ -520,56 +517,21 @@ static void print_summary(u32 online)
 		 (unsigned long long)((ticks % hz) * 1000000 / hz));
 }
 
-/* Until the console shell exists: 'p' powers off, 'r' resets, 's' prints statistics. */
-#define KEY_RETURN_TO_HYPERVISOR 0x1c /* Ctrl-\: clashes with neither QEMU's Ctrl-A nor
-					* telnet's Ctrl-] */
-
-/* The hypervisor's keys, while it has the console. */
-static void service_key(int c, s32 *focus)
+/* CPU 0 after boot: the console (hv/console.c: the shell, partition consoles, their output) and
+ * the partitions' timer-driven device interrupts. */
+static void tick_devices(void)
 {
-	if (c == 's') {
-		log_info("stats: %u partition(s)", partition_count);
-		for (u32 i = 0; i < partition_count; i++)
-			partition_print_stats(partitions[i]);
-	} else if (c == 'p') {
-		log_info("bulkhead: powering off (ACPI S5)");
-		power_off();
-	} else if (c == 'r') {
-		log_info("bulkhead: resetting the machine");
-		power_reset();
-	} else if (c >= '1' && c <= '9' && (u32)(c - '1') < partition_count) {
-		*focus = c - '1';
-		log_info("console: typing goes to partition %s (Ctrl-\\ returns)",
-			 partitions[*focus]->cfg->name);
-	}
+	for (u32 i = 0; i < partition_count; i++)
+		if (partitions[i]->state == PART_RUNNING)
+			pdev_tick(partitions[i]);
 }
 
-/* CPU 0 after boot: the console (the hypervisor's keys, or a partition's input while it has
- * the focus) and the partitions' timer-driven device interrupts. */
 static NORETURN void service_loop(void)
 {
-	s32 focus = -1; /* -1: the hypervisor; else the partition typing goes to */
-	int held = -1;  /* a byte the focused partition had no room for yet */
-
-	log_info("console: press 'p' to power off, 'r' to reset, 's' for partition statistics, "
-		 "1-9 to type into a partition");
+	console_start(&console, hv_config.console_hotkey);
 	for (;;) {
-		int c = held >= 0 ? held : uart_getc(&console);
-
-		held = -1;
-		for (u32 i = 0; i < partition_count; i++)
-			if (partitions[i]->state == PART_RUNNING)
-				pdev_tick(partitions[i]);
+		console_service(tick_devices);
 		partition_lifecycle_poll(tsc_uptime_ns());
-		if (c == KEY_RETURN_TO_HYPERVISOR && focus >= 0) {
-			focus = -1;
-			log_info("console: back to the hypervisor");
-		} else if (c >= 0 && focus >= 0) {
-			if (!partition_console_input(partitions[focus], (u8)c))
-				held = c;
-		} else if (c >= 0) {
-			service_key(c, &focus);
-		}
 		cpu_relax();
 	}
 }

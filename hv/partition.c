@@ -5,6 +5,7 @@
 #include "arch/tsc.h"
 #include "arch/x86.h"
 #include "boot/boot_info.h"
+#include "hv/console.h"
 #include "hv/hv.h"
 #include "hv/loader.h"
 #include "hv/log.h"
@@ -40,27 +41,13 @@ void *partition_gpa_to_hva(const struct partition *p, u64 gpa)
 
 /* ------------------------------------------------------------------ console */
 
-static void console_flush_line(struct partition *p)
-{
-	log_raw("[%s] %.*s\n", p->cfg->name, (int)p->line_len, p->line);
-	p->line_len = 0;
-}
-
-/* A byte the guest sent to its virtual UART (called with p->lock held). */
+/* A byte the guest sent to its virtual UART (called with p->lock held). It only goes into the
+ * ring: the service CPU shows it (hv/console.c), so a guest never waits for the physical UART. */
 static void console_tx(void *ctx, u8 byte)
 {
 	struct partition *p = ctx;
 
 	ring_write(&p->console, &byte, 1);
-	if (byte == '\r')
-		return;
-	if (byte == '\n') {
-		console_flush_line(p);
-		return;
-	}
-	p->line[p->line_len++] = (char)byte;
-	if (p->line_len == CONSOLE_LINE_MAX)
-		console_flush_line(p);
 }
 
 /* The vUART's interrupt line (called with p->lock held): IOAPIC pin 4. */
@@ -192,7 +179,6 @@ static void vcpus_reset(struct partition *p, const struct guest_entry *entry)
 	}
 	vuart_reset(&p->uart);
 	pdev_reset(p);
-	p->line_len = 0;
 }
 
 /* ------------------------------------------------------------------ creation */
@@ -308,6 +294,16 @@ void partitions_start(void)
 }
 
 /* ------------------------------------------------------------------ failure and stop */
+
+static void snapshot_vcpu(struct vcpu *v, struct vcpu_snapshot *snap)
+{
+	snap->vcpu = v->index;
+	snap->cpu = v->cpu->index;
+	snap->when_ns = tsc_uptime_ns();
+	snap->regs = v->regs;
+	virt->vcpu_get_sregs(v, &snap->sregs);
+	snap->valid = true;
+}
 
 static void dump_vcpu(const struct vcpu *v)
 {
@@ -428,13 +424,6 @@ static void kick_vcpus(struct partition *p, u64 now_ns)
 		lapic_send_nmi(p->vcpus[i].cpu->apic_id);
 }
 
-static void flush_console_line(struct partition *p)
-{
-	spin_lock(&p->lock);
-	if (p->line_len)
-		console_flush_line(p);
-	spin_unlock(&p->lock);
-}
 
 /* ------------------------------------------------------------------ failure and stop */
 
@@ -479,7 +468,7 @@ static void takeback_done(struct partition *p, u64 now_ns)
 
 	for (u32 i = 0; i < p->vcpu_count; i++)
 		p->vcpus[i].state = VCPU_STOPPED;
-	flush_console_line(p);
+	console_partition_flush(p);
 	spin_lock(&p->lc_lock);
 	op = p->pending;
 	p->pending = LIFECYCLE_NONE;
@@ -618,6 +607,8 @@ void partition_fail(struct vcpu *v, const char *why)
 
 	v->state = VCPU_STOPPED;
 	fmt_snprintf(p->last_failure, sizeof(p->last_failure), "%s", why);
+	snapshot_vcpu(v, &p->failure_regs);
+	console_partition_flush(p); /* what the guest printed before it failed comes first */
 	fmt_snprintf(what, sizeof(what), "%s on vCPU %u (CPU %u)", why, v->index, v->cpu->index);
 	/* A crash loop is reported in one line per crash, once the service CPU knows the delay
 	 * (apply_crash_policy); the first crash of a streak in full, here, with the registers. */

@@ -13,3 +13,11 @@ $(BUILD)/bulkhead-check: $(CHECK_SRCS) $(CHECK_HDRS) tools/tools.mk
 	@$(HOSTCC) $(CHECK_CFLAGS) $(CHECK_SRCS) -o $@
 
 TOOLS += $(BUILD)/bulkhead-check
+
+# The console client (Python, standard library only), next to the other tools.
+$(BUILD)/bulkhead-console: tools/bulkhead-console
+	@mkdir -p $(dir $@)
+	@echo "  INSTALL $@"
+	@install -m 755 $< $@
+
+TOOLS += $(BUILD)/bulkhead-console

@@ -54,6 +54,7 @@ struct config {
 	enum log_level log_level;
 	bool poweroff_when_ready;
 	u32 service_cpu;
+	u8 console_hotkey;      /* the control code that returns from a partition's console */
 	/* Test hooks (docs/config.md): -1 when unset. */
 	s32 debug_fault_cpu;    /* this CPU raises #UD once online */
 	s32 debug_phantom_cpu;  /* also try to start this APIC ID, which the MADT lacks */
@@ -73,7 +74,7 @@ u32 config_parse(struct config *cfg, const char *text, size_t len);
  * with the partition plan; the caller marks the partition concerned invalid. */
 void config_error(struct config *cfg, u32 line, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
-/* Defaults only: COM1, 115200 baud, log level info, no power-off, service CPU 0. */
+/* Defaults only: COM1, 115200 baud, log level info, no power-off, service CPU 0, Ctrl-\. */
 void config_defaults(struct config *cfg);
 
 /* Calls fn for every file the configuration names (kernels, initrds, modules). */

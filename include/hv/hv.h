@@ -4,6 +4,10 @@
 
 #include "types.h"
 
+#ifndef BULKHEAD_VERSION
+#define BULKHEAD_VERSION "0.1.0"
+#endif
+
 struct pmm;
 struct config;
 struct acpi_info;

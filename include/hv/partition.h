@@ -15,9 +15,18 @@
 #define MAX_PARTITIONS CFG_MAX_PARTITIONS
 #define MAX_VCPUS 16
 #define CONSOLE_RING_SIZE (64 * KiB)
-#define CONSOLE_LINE_MAX 256
 
 const char *partition_state_name(enum partition_state s);
+
+/* A vCPU's registers at a moment worth keeping (its partition's last failure), for `info`. */
+struct vcpu_snapshot {
+	bool valid;
+	u32 vcpu;                    /* index in the partition */
+	u32 cpu;                     /* physical CPU */
+	u64 when_ns;                 /* tsc_uptime_ns() */
+	struct vcpu_regs regs;
+	struct vcpu_sregs sregs;
+};
 
 struct partition {
 	u32 id;                      /* 0.. in config order; ASIDs/VPIDs are id + 1 */
@@ -37,9 +46,8 @@ struct partition {
 	bool platform_ready;         /* platform initialised once (the RTC offset survives) */
 	u64 next_poll_ns;            /* when the devices next need a poll (timer interrupts) */
 	struct vlapic_group lapics;  /* the vCPUs' LAPICs as far as the hypervisor keeps them */
-	struct ring console;         /* everything it printed, newest CONSOLE_RING_SIZE bytes */
-	char line[CONSOLE_LINE_MAX]; /* current console line, for the prefixed live output */
-	u32 line_len;
+	struct ring console;         /* everything it printed, newest CONSOLE_RING_SIZE bytes;
+				      * written under lock by its vCPUs, shown by hv/console.c */
 
 	u64 started_ns;              /* tsc_uptime_ns() when it last started (for its uptime) */
 	u32 restarts;
@@ -59,6 +67,7 @@ struct partition {
 	u64 output_ns;               /* watchdog: when the console last had new output */
 	u64 violations;              /* blocked accesses */
 	char last_failure[160];
+	struct vcpu_snapshot failure_regs; /* the failing vCPU at its last failure */
 	void *arch;                  /* vendor: NPT/EPT root, permission maps */
 };
 

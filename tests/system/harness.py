@@ -15,6 +15,7 @@ Plain Python (standard library only); conftest.py wraps it in pytest fixtures. T
 - make_iso() / IsoImage: build and read the hybrid BIOS+UEFI image of tools/mkiso.sh.
 """
 
+import json
 import os
 import re
 import shutil
@@ -46,6 +47,14 @@ BOOT_TIMEOUT = 120
 SHUTDOWN_GUEST_SHUTDOWN = 6     # ACPI S5 / EFI ResetSystem(shutdown): a clean power-off
 
 _ANSI = re.compile(r"\x1b(\[[0-9;=?]*[ -/]*[@-~]|[@-Z\\-_])")
+# CR + erase-line: the console shell takes its prompt off the line before other output. The
+# erased text becomes as many blanks and a line end, so that the cleaned text only ever grows
+# (expect() keeps a position in it) and what follows starts a line, as on a terminal.
+_ERASED_LINE = re.compile(r"([^\n]*)\r\x1b\[K")
+
+
+def _blank_erased(m):
+    return " " * len(_ANSI.sub("", m.group(1)).replace("\r", "")) + "\n"
 
 
 def scaled(seconds):
@@ -55,7 +64,7 @@ def scaled(seconds):
 def clean_text(raw):
     """Serial bytes -> text: CRs and the firmware's terminal escape sequences removed."""
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-    return _ANSI.sub("", text).replace("\r", "")
+    return _ANSI.sub("", _ERASED_LINE.sub(_blank_erased, text)).replace("\r", "")
 
 
 def tail(text, lines=40):
@@ -93,6 +102,17 @@ def copy_serial(sock, log_path, done, sink=None):
             if sink is not None:
                 sink(data)
     done.set()
+
+
+# The console shell's answers with --json: one line, an object starting with "ok".
+SHELL_JSON = re.compile(r'^(\{"ok":.*\})[ \t]*$', re.MULTILINE)
+
+
+def shell_json(run, command, timeout=30):
+    """Types `command --json` on a run's console (anything with sendline() and expect()) and
+    returns the JSON answer, parsed."""
+    run.sendline(f"{command} --json")
+    return json.loads(run.expect(SHELL_JSON, timeout=timeout).group(1))
 
 
 class HarnessError(AssertionError):
@@ -168,6 +188,8 @@ class Qemu:
         self.proc = None
         self.returncode = None
         self._cursor = 0             # expect() continues after the previous match
+        self._clean_upto = 0         # raw bytes up to here (whole lines) are cleaned in
+        self._clean_done = ""        # ... this text
         self._sock = None
         self._sockdir = None
         self._reader = None
@@ -263,8 +285,15 @@ class Qemu:
 
     @property
     def output(self):
-        """The serial output so far, cleaned (see clean_text)."""
-        return clean_text(self.raw_output())
+        """The serial output so far, cleaned (see clean_text). Cleaning never reaches across a
+        line end, so the complete lines are cleaned once and kept (a flooding guest makes
+        megabytes of console)."""
+        raw = self.raw_output()
+        done = raw.rfind(b"\n", self._clean_upto) + 1
+        if done > self._clean_upto:
+            self._clean_done += clean_text(raw[self._clean_upto:done])
+            self._clean_upto = done
+        return self._clean_done + clean_text(raw[self._clean_upto:])
 
     def log(self):
         return Log(self.output)
@@ -313,6 +342,26 @@ class Qemu:
 
     def sendline(self, line):
         self.send(line + "\r")
+
+    def detach_serial(self):
+        """Lets another client (tools/bulkhead-console) have the serial socket: closes the
+        harness's connection (QEMU listens again; output meanwhile is not kept) and returns the
+        socket's path. attach_serial() connects again."""
+        if self._sock is None:
+            raise HarnessError("detach_serial() needs Qemu(serial='socket'), attached")
+        self._sock.shutdown(socket.SHUT_RDWR)
+        self._reader_done.wait(timeout=5)
+        self._sock.close()
+        self._sock = None
+        return os.path.join(self._sockdir, "com1")
+
+    def attach_serial(self):
+        self._reader_done.clear()
+        self._connect(scaled(30))
+
+    def shell(self, command, timeout=30):
+        """Runs `command --json` at the console shell; returns the parsed one-line answer."""
+        return shell_json(self, command, timeout)
 
     # -- ending --------------------------------------------------------------------------------
     def wait(self, timeout=BOOT_TIMEOUT):

@@ -97,13 +97,15 @@ def guest_files(*names):
 
 
 def power_off(run):
-    """The hypervisor still answers on its console: statistics, then a clean power-off (the run
-    checks the way it ended: run.check_powered_off())."""
-    run.send("s")
-    run.expect(r"\] I: stats: \d+ partition\(s\)", timeout=30)
-    run.send("p")
+    """The hypervisor still answers on its console shell: `list --json`, then a clean power-off
+    (the run checks the way it ended: run.check_powered_off()). Returns {name: partition} of
+    the list."""
+    answer = harness.shell_json(run, "list")
+    assert answer["ok"] and answer["command"] == "list", answer
+    run.sendline("poweroff")
     run.expect(r"\] I: bulkhead: powering off \(ACPI S5\)", timeout=30)
     run.check_powered_off()
+    return {p["name"]: p for p in answer["partitions"]}
 
 
 def check_three(run):
@@ -117,7 +119,7 @@ def check_three(run):
     # memcheck goes on after the attacker died: two more rounds, all good.
     run.expect(r"^\[memcheck\] MEMCHECK ok bytes=\d+ rounds=\d+$", timeout=60)
     run.expect(r"^\[memcheck\] MEMCHECK ok bytes=\d+ rounds=\d+$", timeout=60)
-    power_off(run)
+    listed = power_off(run)
 
     text = run.output
     attacks = re.findall(r"^\[attacker\] ATTACK (\S+): (blocked|ESCAPED|skipped)", text,
@@ -131,7 +133,9 @@ def check_three(run):
     assert re.search(r"\] I: partition hello: stopped \(the guest halted\)", text)
     # Exit counters at stop and on demand.
     assert re.search(r"\] I: partition attacker: failed, exits total=\d+ .*stage2-fault=\d+", text)
-    assert re.search(r"\] I: partition memcheck: running, exits total=\d+", text)
+    assert listed["memcheck"]["state"] == "running" and listed["memcheck"]["exits_total"] > 0
+    assert listed["attacker"]["state"] == "failed"
+    assert listed["hello"]["state"] == "stopped"
     # Only the attacker failed.
     errors = [l.message for l in harness.Log(text).lines if l.level == "E"]
     assert errors and all(e.startswith("partition attacker:") for e in errors), errors
@@ -171,9 +175,10 @@ def check_crasher(run):
         run.expect(rf"\] E: partition crasher: failed again: triple fault \(shutdown\) on vCPU 0 "
                    rf"\(CPU 1\); crash {crash} in a row, each within 60 s of its start: "
                    rf"restarting in {delay} s$", timeout=60)
-        # The back-off waits on the service CPU: the console answers meanwhile.
-        run.send("s")
-        run.expect(r"\] I: partition crasher: \w+, exits total=\d+", timeout=30)
+        # The back-off waits on the service CPU: the shell answers meanwhile.
+        info = harness.shell_json(run, "info crasher")
+        assert info["ok"] and info["exits_total"] > 0, info
+        assert "triple fault" in info["last_failure"]["why"], info
         run.expect(rf"\] I: partition crasher: restarted \(restart {crash}\)", timeout=60)
     power_off(run)
     text = run.output

@@ -88,6 +88,34 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.debug_fault_cpu, -1);
 }
 
+static void test_console_hotkey(void **state)
+{
+	(void)state;
+	parse("");
+	assert_int_equal(cfg.console_hotkey, 0x1c);
+	expect_clean("console_hotkey = ctrl-\\\n");
+	assert_int_equal(cfg.console_hotkey, 0x1c);
+	expect_clean("console_hotkey = ctrl-b\n");
+	assert_int_equal(cfg.console_hotkey, 0x02);
+	expect_clean("console_hotkey = Ctrl-_\n");
+	assert_int_equal(cfg.console_hotkey, 0x1f);
+	expect_error("console_hotkey = ctrl-a\n", 1,
+		     "bad console_hotkey 'ctrl-a': ctrl-a is QEMU's escape key");
+	expect_error("console_hotkey = ctrl-]\n", 1,
+		     "bad console_hotkey 'ctrl-]': ctrl-] is telnet's escape key");
+	expect_error("console_hotkey = ctrl-c\n", 1,
+		     "bad console_hotkey 'ctrl-c': ctrl-c interrupts programs in the guests");
+	expect_error("console_hotkey = ctrl-m\n", 1,
+		     "bad console_hotkey 'ctrl-m': the console uses that key for editing "
+		     "(Backspace, Tab, Enter, Ctrl-U, Escape)");
+	expect_error("console_hotkey = x\n", 1,
+		     "bad console_hotkey 'x': expected ctrl- and a letter or one of @ [ \\ ] ^ _, "
+		     "e.g. ctrl-\\");
+	expect_error("console_hotkey = ctrl-1\n", 1,
+		     "bad console_hotkey 'ctrl-1': expected ctrl- and a letter or one of @ [ \\ ] "
+		     "^ _, e.g. ctrl-\\");
+}
+
 static void test_global_settings(void **state)
 {
 	(void)state;
@@ -599,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_long_message_truncated),
 		cmocka_unit_test(test_keys_of_a_bad_section_are_skipped),
 		cmocka_unit_test(test_config_error_helper),
+		cmocka_unit_test(test_console_hotkey),
 		MSG(bad_console),
 		MSG(bad_console_port),
 		MSG(bad_baud),

@@ -63,3 +63,7 @@ UT_SRCS_vmx := arch/x86_64/vmx/vmx_caps.c lib/format.c lib/error.c \
 	arch/x86_64/vmx/vmx_caps.h arch/x86_64/vmx/vmcs.h
 UNIT_TESTS += lifecycle
 UT_SRCS_lifecycle := hv/lifecycle.c lib/format.c
+UNIT_TESTS += json ledit shell_parse
+UT_SRCS_json := lib/json.c lib/format.c
+UT_SRCS_ledit := lib/ledit.c
+UT_SRCS_shell_parse := hv/shell_parse.c lib/format.c lib/error.c
