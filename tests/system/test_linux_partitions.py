@@ -62,10 +62,11 @@ def linux_files():
     return files
 
 
-def uptime(q):
-    """Seconds since the attached partition's kernel booted, from its /proc/uptime."""
-    q.send("read up idle < /proc/uptime; echo uptime-$up\r")
-    return float(q.expect(r"^uptime-([\d.]+)\s*$", timeout=60).group(1))
+def uptime(q, tag):
+    """Seconds since the attached partition's kernel booted, from its /proc/uptime. `tag` tells
+    the answer from an earlier one in the scrollback that attaching replays."""
+    q.send(f"read up idle < /proc/uptime; echo uptime-{tag}-$up\r")
+    return float(q.expect(rf"^uptime-{tag}-([\d.]+)\s*$", timeout=60).group(1))
 
 
 def check_linux_up(text, name, cpus, mem_mib):
@@ -129,7 +130,7 @@ def test_two_debian_kernels_side_by_side(qemu, bulkhead_efi):
     year = q.expect(r"^year-(\d{4})\s*$", timeout=60).group(1)
     assert year == str(time.gmtime().tm_year), f"the guest's date says {year}"
     check_sleep(q, "generic")
-    uptime_before, host_before = uptime(q), time.monotonic()
+    uptime_before, host_before = uptime(q, "before"), time.monotonic()
     q.send(BACK_TO_HYPERVISOR)
     q.expect(r"\] I: console: back to the hypervisor", timeout=30)
 
@@ -153,7 +154,7 @@ def test_two_debian_kernels_side_by_side(qemu, bulkhead_efi):
     # generic's uptime went on counting across its neighbour's restart: it was not touched.
     q.sendline("console generic")
     q.expect(r"\] I: console: attached to partition generic", timeout=30)
-    uptime_after, host_after = uptime(q), time.monotonic()
+    uptime_after, host_after = uptime(q, "after"), time.monotonic()
     # ... all the while: not reset, not paused (the real time passed bounds it from above).
     counted, passed = uptime_after - uptime_before, host_after - host_before
     assert 0.9 * passed < counted < 1.1 * passed, (uptime_before, uptime_after, passed)
