@@ -18,6 +18,7 @@
  * kHz), so a guest can measure time without a device it cannot have. */
 #define HV_CPUID_TIMING 0x40000010
 #define HV_CPUID_MAX HV_CPUID_TIMING
+#define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_X2APIC (1u << 21)
 #define CPUID1_EDX_MCE (1u << 7)
@@ -27,6 +28,8 @@
 #define CPUID1_ECX_OSXSAVE (1u << 27)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
 #define CPUID81_ECX_SVM (1u << 2)
+#define CPUID81_ECX_MONITORX (1u << 29)
+#define CPUID_LEAF_MONITOR 5
 #define RFLAGS_DF (1ull << 10)
 #define VECTOR_UD 6
 #define VECTOR_GP 13
@@ -178,7 +181,7 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 		/* x2APIC and the TSC-deadline timer are hidden until their MSRs are handled: a
 		 * guest keeps its LAPIC in xAPIC mode, whose page the hypervisor decodes. */
 		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE | CPUID1_ECX_X2APIC |
-			    CPUID1_ECX_TSC_DEADLINE);
+			    CPUID1_ECX_TSC_DEADLINE | CPUID1_ECX_MONITOR);
 		r->ecx |= CPUID1_ECX_HYPERVISOR;
 		/* Machine checks are the machine's: their MSR banks stay with the hypervisor. */
 		r->edx &= ~(CPUID1_EDX_MCE | CPUID1_EDX_MCA);
@@ -187,6 +190,12 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 		if (s.cr4 & CR4_OSXSAVE)
 			r->ecx |= CPUID1_ECX_OSXSAVE;
 		break;
+	case CPUID_LEAF_MONITOR:
+		/* MONITOR/MWAIT (and AMD's MONITORX/MWAITX) exit on both backends and are #UD:
+		 * the guest idles with HLT, so it must not see them (Linux would MWAIT in its
+		 * idle loop on Intel). */
+		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		break;
 	case 7:
 		/* 5-level paging: the guest page walker (hv/gwalk.c) has 4 levels, so CR4.LA57 is
 		 * refused; a guest must not see the feature. */
@@ -194,7 +203,7 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 			r->ecx &= ~CPUID7_ECX_LA57;
 		break;
 	case 0x80000001:
-		r->ecx &= ~CPUID81_ECX_SVM;
+		r->ecx &= ~(CPUID81_ECX_SVM | CPUID81_ECX_MONITORX);
 		break;
 	case 0x8000000a: /* SVM features: there are none for the guest */
 		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
@@ -233,6 +242,7 @@ static enum exit_action handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 
 #define MSR_TSC 0x10
 #define MSR_APIC_BASE_ADDR 0x1b
+#define MSR_MICROCODE_REV 0x8b /* Intel IA32_BIOS_SIGN_ID, AMD PATCH_LEVEL */
 #define MSR_MTRR_CAP 0xfe
 #define MSR_MISC_ENABLE 0x1a0
 #define MISC_ENABLE_FAST_STRING (1ull << 0)
@@ -249,6 +259,12 @@ static bool msr_emulated_read(struct vcpu *v, u32 msr, u64 *value)
 		return true;
 	case MSR_APIC_BASE_ADDR:
 		*value = 0xfee00000ull | (1ull << 11) | (v->index == 0 ? 1ull << 8 : 0);
+		return true;
+	case MSR_MICROCODE_REV:
+		/* Intel's early CPU setup writes 0 and reads the revision back (unchecked: a #GP
+		 * there prints a trace). The machine's microcode is not the guest's business: 0,
+		 * as on a CPU without an update, and the write of 0 is allowed. */
+		*value = 0;
 		return true;
 	case MSR_MTRR_CAP:
 		*value = 0; /* no MTRRs to program: memory types are the hypervisor's */
@@ -482,9 +498,6 @@ static int decode_mov_to_cr(struct vcpu *v, const struct vcpu_sregs *s, u8 *cr, 
 	*len = (u8)(i + 3);
 	return 0;
 }
-
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
 
 /* What makes MOV to CR0 raise #GP: reserved bits, PG without PE, NW without CD, paging on with
  * EFER.LME but without CR4.PAE, paging off in 64-bit code. */
