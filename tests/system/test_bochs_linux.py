@@ -29,7 +29,7 @@ initrd = linux/initramfs.cpio.gz
 cmdline = console=ttyS0 bulkhead.partition=cloud quiet
 on_crash = stop
 """
-LINUX_TIMEOUT = 480       # wall seconds from Bochs' start to LINUX-UP (~2-4 min here)
+LINUX_TIMEOUT = 480       # wall seconds from Bochs' start to LINUX-UP (~1.5-2.5 min here)
 EXITS = re.compile(r"\] I: partition cloud: running, exits total=(\d+) (.*), blocked accesses "
                    r"(\d+), restarts 0$", re.MULTILINE)
 
