@@ -18,15 +18,21 @@
  * kHz), so a guest can measure time without a device it cannot have. */
 #define HV_CPUID_TIMING 0x40000010
 #define HV_CPUID_MAX HV_CPUID_TIMING
+#define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_X2APIC (1u << 21)
 #define CPUID1_EDX_MCE (1u << 7)
 #define CPUID1_EDX_MCA (1u << 14)
+#define CPUID1_EDX_ACPI (1u << 22) /* thermal monitor and clock control MSRs */
+#define CPUID1_EDX_TM (1u << 29)
+#define CPUID6_ECX_APERFMPERF (1u << 0)
 #define CPUID7_ECX_LA57 (1u << 16)
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID1_ECX_OSXSAVE (1u << 27)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
 #define CPUID81_ECX_SVM (1u << 2)
+#define CPUID81_ECX_MONITORX (1u << 29)
+#define CPUID_LEAF_MONITOR 5
 #define RFLAGS_DF (1ull << 10)
 #define VECTOR_UD 6
 #define VECTOR_GP 13
@@ -169,6 +175,41 @@ static void count_violation(struct vcpu *v, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ CPUID */
 
+#define CPUID_LEAF_TSC 0x15  /* TSC/crystal ratio, crystal Hz */
+#define CPUID_LEAF_FREQ 0x16 /* base MHz */
+#define TSC_TOLERANCE 50     /* 1/50: 2 % */
+
+/* The TSC rate in kHz that leaves 0x15/0x16 promise, computed the way Linux does (without a
+ * crystal frequency the ratio is taken to give the base frequency); 0 if they promise none. */
+static u64 cpuid_tsc_khz(void)
+{
+	struct cpuid_regs max = cpuid(0, 0), t;
+
+	if (max.eax < CPUID_LEAF_TSC)
+		return 0;
+	t = cpuid(CPUID_LEAF_TSC, 0);
+	if (!t.eax || !t.ebx)
+		return 0;
+	if (t.ecx)
+		return (u64)t.ecx / 1000 * t.ebx / t.eax;
+	if (max.eax < CPUID_LEAF_FREQ)
+		return 0;
+	return (u64)(cpuid(CPUID_LEAF_FREQ, 0).eax & 0xffff) * 1000;
+}
+
+/* Linux takes the TSC rate of leaves 0x15/0x16 as exact and never measures it, and derives its
+ * LAPIC timer rate from the same crystal. Where they contradict the rate the hypervisor measured
+ * at boot (Bochs promises 3.5 GHz of a TSC that counts its instructions), the guest's clock runs
+ * at the wrong speed and its timer fires ~40 times per tick: the leaves are hidden instead, and
+ * the guest measures both rates itself against its PM timer or vPIT. */
+static bool cpuid_tsc_leaves_wrong(void)
+{
+	u64 claimed = cpuid_tsc_khz(), measured = tsc_hz() / 1000;
+
+	return claimed && (claimed > measured + measured / TSC_TOLERANCE ||
+			   claimed + measured / TSC_TOLERANCE < measured);
+}
+
 static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
 {
 	struct vcpu_sregs s;
@@ -178,14 +219,22 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 		/* x2APIC and the TSC-deadline timer are hidden until their MSRs are handled: a
 		 * guest keeps its LAPIC in xAPIC mode, whose page the hypervisor decodes. */
 		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE | CPUID1_ECX_X2APIC |
-			    CPUID1_ECX_TSC_DEADLINE);
+			    CPUID1_ECX_TSC_DEADLINE | CPUID1_ECX_MONITOR);
 		r->ecx |= CPUID1_ECX_HYPERVISOR;
 		/* Machine checks are the machine's: their MSR banks stay with the hypervisor. */
 		r->edx &= ~(CPUID1_EDX_MCE | CPUID1_EDX_MCA);
+		/* So are its thermal sensors and throttling controls. */
+		r->edx &= ~(CPUID1_EDX_ACPI | CPUID1_EDX_TM);
 		/* OSXSAVE mirrors CR4.OSXSAVE: the guest's, not the hypervisor's. */
 		virt->vcpu_get_sregs(v, &s);
 		if (s.cr4 & CR4_OSXSAVE)
 			r->ecx |= CPUID1_ECX_OSXSAVE;
+		break;
+	case CPUID_LEAF_MONITOR:
+		/* MONITOR/MWAIT (and AMD's MONITORX/MWAITX) exit on both backends and are #UD:
+		 * the guest idles with HLT, so it must not see them (Linux would MWAIT in its
+		 * idle loop on Intel). */
+		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
 		break;
 	case 7:
 		/* 5-level paging: the guest page walker (hv/gwalk.c) has 4 levels, so CR4.LA57 is
@@ -193,8 +242,18 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 		if (sub == 0)
 			r->ecx &= ~CPUID7_ECX_LA57;
 		break;
+	case 6:
+		/* APERF/MPERF are not passed through: Linux would read both (and take a #GP) at
+		 * every timer tick to scale its frequency invariance. */
+		r->ecx &= ~CPUID6_ECX_APERFMPERF;
+		break;
+	case CPUID_LEAF_TSC:
+	case CPUID_LEAF_FREQ:
+		if (cpuid_tsc_leaves_wrong())
+			*r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		break;
 	case 0x80000001:
-		r->ecx &= ~CPUID81_ECX_SVM;
+		r->ecx &= ~(CPUID81_ECX_SVM | CPUID81_ECX_MONITORX);
 		break;
 	case 0x8000000a: /* SVM features: there are none for the guest */
 		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
@@ -233,12 +292,15 @@ static enum exit_action handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 
 #define MSR_TSC 0x10
 #define MSR_APIC_BASE_ADDR 0x1b
+#define MSR_TSC_ADJUST 0x3b
+#define MSR_MICROCODE_REV 0x8b /* Intel IA32_BIOS_SIGN_ID, AMD PATCH_LEVEL */
 #define MSR_MTRR_CAP 0xfe
 #define MSR_MISC_ENABLE 0x1a0
 #define MISC_ENABLE_FAST_STRING (1ull << 0)
 #define MISC_ENABLE_BTS_UNAVAILABLE (1ull << 11)
 #define MISC_ENABLE_PEBS_UNAVAILABLE (1ull << 12)
 #define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_XSS 0xda0
 
 /* MSRs a guest may read without learning or changing anything of the machine. */
 static bool msr_emulated_read(struct vcpu *v, u32 msr, u64 *value)
@@ -249,6 +311,22 @@ static bool msr_emulated_read(struct vcpu *v, u32 msr, u64 *value)
 		return true;
 	case MSR_APIC_BASE_ADDR:
 		*value = 0xfee00000ull | (1ull << 11) | (v->index == 0 ? 1ull << 8 : 0);
+		return true;
+	case MSR_TSC_ADJUST:
+		/* The guest's TSC is the CPU's, unadjusted (TSC offset 0); only 0 may be
+		 * written. Linux checks it when it takes the TSC as its clock. */
+		*value = 0;
+		return true;
+	case MSR_XSS:
+		/* No supervisor state components: XSAVES saves what XCR0 names. Linux writes
+		 * 0 at boot when the CPU has XSAVES. */
+		*value = 0;
+		return true;
+	case MSR_MICROCODE_REV:
+		/* Intel's early CPU setup writes 0 and reads the revision back (unchecked: a #GP
+		 * there prints a trace). The machine's microcode is not the guest's business: 0,
+		 * as on a CPU without an update, and the write of 0 is allowed. */
+		*value = 0;
 		return true;
 	case MSR_MTRR_CAP:
 		*value = 0; /* no MTRRs to program: memory types are the hypervisor's */
@@ -482,9 +560,6 @@ static int decode_mov_to_cr(struct vcpu *v, const struct vcpu_sregs *s, u8 *cr, 
 	*len = (u8)(i + 3);
 	return 0;
 }
-
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
 
 /* What makes MOV to CR0 raise #GP: reserved bits, PG without PE, NW without CD, paging on with
  * EFER.LME but without CR4.PAE, paging off in 64-bit code. */

@@ -2,13 +2,27 @@
  * own (structure copies, zeroing), so these keep their standard names. */
 #include "lib/string.h"
 
+/* The 32-bit test guests build this file too: their word is 4 bytes. */
+#ifdef __x86_64__
+#define REP_MOVS_WORD "rep movsq"
+#define REP_STOS_WORD "rep stosq"
+#else
+#define REP_MOVS_WORD "rep movsl"
+#define REP_STOS_WORD "rep stosl"
+#endif
+
+/* memcpy and memset fill whole partitions (hundreds of MiB at a start): REP MOVSQ/STOSQ move
+ * eight bytes a step (and CPUs with fast strings whole cache lines), the byte forms finish the
+ * tail. The ABI guarantees DF = 0 on entry, so they count upwards. */
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	u8 *d = dst;
-	const u8 *s = src;
+	void *d = dst;
+	size_t words = n / sizeof(long), bytes = n % sizeof(long);
 
-	while (n--)
-		*d++ = *s++;
+	__asm__ volatile(REP_MOVS_WORD "; mov %3, %2; rep movsb"
+			 : "+D"(d), "+S"(src), "+c"(words)
+			 : "r"(bytes)
+			 : "memory");
 	return dst;
 }
 
@@ -33,10 +47,14 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-	u8 *d = dst;
+	void *d = dst;
+	size_t words = n / sizeof(long), bytes = n % sizeof(long);
+	unsigned long pattern = (unsigned char)c * (~0ul / 0xff); /* the byte in every lane */
 
-	while (n--)
-		*d++ = (u8)c;
+	__asm__ volatile(REP_STOS_WORD "; mov %3, %1; rep stosb"
+			 : "+D"(d), "+c"(words)
+			 : "a"(pattern), "r"(bytes)
+			 : "memory");
 	return dst;
 }
 

@@ -18,6 +18,8 @@
 
 #define CR0_PE (1ul << 0)
 #define CR0_WP (1ul << 16)
+#define CR0_NW (1ul << 29)
+#define CR0_CD (1ul << 30)
 #define CR0_PG (1ul << 31)
 #define CR4_PAE (1ul << 5)
 #define CR4_PGE (1ul << 7)

@@ -422,6 +422,20 @@ static void test_memcpy_memset(void **state)
 	assert_int_equal(b[5], 0xFF);
 	lib_memset(b, 'z', 0);
 	assert_int_equal(b[0], 0xFF);
+
+	/* Every length and misalignment around the word steps: the tail and the neighbours. */
+	for (unsigned int off = 0; off < 9; off++) {
+		for (unsigned int n = 0; n < 40; n++) {
+			memset(b, 0, sizeof(b));
+			lib_memset(b + off, 0x5a, n);
+			for (unsigned int i = 0; i < sizeof(b); i++)
+				assert_int_equal(b[i], i >= off && i < off + n ? 0x5a : 0);
+			memset(b, 0, sizeof(b));
+			lib_memcpy(b + off, a + 1, n);
+			for (unsigned int i = 0; i < sizeof(b); i++)
+				assert_int_equal(b[i], i >= off && i < off + n ? a[1 + i - off] : 0);
+		}
+	}
 }
 
 static void test_memmove(void **state)

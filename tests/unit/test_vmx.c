@@ -114,7 +114,8 @@ static void test_config_skylake(void **state)
 	assert_int_equal(c.ept_max_page, PAGE_1G);
 	assert_int_equal(c.invept_type, INVEPT_SINGLE_CONTEXT);
 	assert_int_equal(c.invvpid_type, INVVPID_SINGLE_CONTEXT);
-	assert_int_equal(c.cr0_mask, 0x20);         /* NE only: PE and PG are the guest's */
+	/* NE, and CD/NW (VM entry does not load them); PE and PG are the guest's. */
+	assert_int_equal(c.cr0_mask, 0x60000020);
 	assert_int_equal(c.cr4_mask, ~0ull);
 	/* An idle guest's HLT can run natively: HLT exiting is not forced on. */
 	assert_false(c.proc_must_be_one & PROC_HLT_EXITING);
@@ -238,6 +239,9 @@ static void test_control_register_fixed_bits_and_shadows(void **state)
 	assert_int_equal(vmx_cr0_real(&c, 0x80010033), 0x80010033);
 	/* Real mode stays real mode. */
 	assert_int_equal(vmx_cr0_real(&c, 0x10), 0x30);
+	/* CD/NW never reach the CPU; the guest reads them from the shadow. */
+	assert_int_equal(vmx_cr0_real(&c, 0xc0050033), 0x80050033);
+	assert_int_equal(vmx_cr_visible(0x80050033, 0xc0050033, c.cr0_mask), 0xc0050033);
 	/* CR4.VMXE is forced on, and hidden by the shadow. */
 	assert_int_equal(vmx_cr4_real(&c, 0x20), 0x2020);
 	assert_int_equal(vmx_cr_visible(0x2020, 0x20, c.cr4_mask), 0x20);

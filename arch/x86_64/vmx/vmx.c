@@ -279,7 +279,7 @@ static int vmx_cpu_enable(struct percpu *cpu)
 	struct vmx_cpu *c = cpu->virt_cpu;
 	char why[160];
 	bool write;
-	u64 value, cr4;
+	u64 value, cr0, cr4;
 	int status;
 
 	if (vmx_feature_control(rdmsr(MSR_FEATURE_CONTROL), &write, &value, why, sizeof(why))) {
@@ -288,7 +288,14 @@ static int vmx_cpu_enable(struct percpu *cpu)
 	}
 	if (write)
 		wrmsr(MSR_FEATURE_CONTROL, value);
-	write_cr0((read_cr0() | cfg.cr0_fixed0) & cfg.cr0_fixed1);
+	/* Caching on: VM entries and exits keep CR0.CD/NW as they are, so the host's setting is
+	 * also the one every guest on this CPU runs with (a firmware may leave the reset value,
+	 * CD and NW set, as OVMF does under Bochs). */
+	cr0 = read_cr0();
+	if (cr0 & (CR0_CD | CR0_NW))
+		log_debug("vmx: cpu %u: caching was off (CR0 0x%llx); turned on", cpu->index,
+			  (unsigned long long)cr0);
+	write_cr0(((cr0 | cfg.cr0_fixed0) & cfg.cr0_fixed1) & ~(u64)(CR0_CD | CR0_NW));
 	cr4 = read_cr4() | cfg.cr4_fixed0 | CR4_VMXE;
 	/* A guest's XSETBV exits and is carried out by the hypervisor (hv/exit.c), which needs
 	 * CR4.OSXSAVE itself. */

@@ -163,7 +163,11 @@ int vmx_config_compute(const struct vmx_msrs *m, struct vmx_config *c, char *why
 	c->cr0_fixed1 = m->cr0_fixed1;
 	c->cr4_fixed0 = m->cr4_fixed0;
 	c->cr4_fixed1 = m->cr4_fixed1;
-	c->cr0_mask = ((m->cr0_fixed0 & ~(u64)(CR0_PE | CR0_PG)) | ~m->cr0_fixed1) & 0xffffffffull;
+	/* CD and NW are the guest's to set but never reach the CPU: VM entry and exit leave
+	 * them as they are (SDM 27.3.2.1, 28.5.1), so a guest's write would disable caching
+	 * for the hypervisor too. The shadow holds the guest's view; memory types are EPT's. */
+	c->cr0_mask = ((m->cr0_fixed0 & ~(u64)(CR0_PE | CR0_PG)) | ~m->cr0_fixed1 | CR0_CD |
+		       CR0_NW) & 0xffffffffull;
 	c->cr4_mask = ~0ull;
 	return 0;
 }
@@ -186,7 +190,8 @@ int vmx_feature_control(u64 current, bool *write, u64 *value, char *why, size_t 
 
 u64 vmx_cr0_real(const struct vmx_config *c, u64 guest_cr0)
 {
-	return (guest_cr0 | (c->cr0_fixed0 & ~(u64)(CR0_PE | CR0_PG))) & c->cr0_fixed1;
+	return (guest_cr0 | (c->cr0_fixed0 & ~(u64)(CR0_PE | CR0_PG))) & c->cr0_fixed1 &
+	       ~(u64)(CR0_CD | CR0_NW);
 }
 
 u64 vmx_cr4_real(const struct vmx_config *c, u64 guest_cr4)

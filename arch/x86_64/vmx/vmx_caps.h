@@ -30,7 +30,8 @@ struct vmx_config {
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	/* CR0/CR4 bits the guest does not own: it reads them from the read shadow and a write
 	 * that changes one exits. CR0: the bits VMX fixes (NE), except PE/PG which unrestricted
-	 * guest frees. CR4: all of them, so that the hypervisor checks every change. */
+	 * guest frees, and CD/NW (caching stays on: VM entry does not load them). CR4: all of
+	 * them, so that the hypervisor checks every change. */
 	u64 cr0_mask, cr4_mask;
 };
 
@@ -52,7 +53,7 @@ int vmx_config_compute(const struct vmx_msrs *m, struct vmx_config *c, char *why
 int vmx_feature_control(u64 current, bool *write, u64 *value, char *why, size_t why_size);
 
 /* The CR0/CR4 the CPU runs the guest with, for the value the guest believes it has: the fixed
- * bits forced (CR0.PE/PG stay the guest's: unrestricted guest). */
+ * bits forced (CR0.PE/PG stay the guest's: unrestricted guest), CR0.CD/NW clear. */
 u64 vmx_cr0_real(const struct vmx_config *c, u64 guest_cr0);
 u64 vmx_cr4_real(const struct vmx_config *c, u64 guest_cr4);
 /* What the guest sees: its own bits where it owns them, the read shadow where it does not. */
