@@ -118,7 +118,7 @@ run-test-guests: deps
 include tests/unit/unit.mk
 
 system-test: all image
-	BULKHEAD_BUILD=$(BUILD) $(PYTHON) -m pytest -v -ra tests/system
+	BULKHEAD_BUILD=$(BUILD) $(PYTHON) -m pytest -v -ra --durations=12 tests/system
 
 test: unit-test
 	$(MAKE) system-test
