@@ -216,10 +216,13 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 
 	switch (leaf) {
 	case 1:
-		/* x2APIC and the TSC-deadline timer are hidden until their MSRs are handled: a
-		 * guest keeps its LAPIC in xAPIC mode, whose page the hypervisor decodes. */
-		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE | CPUID1_ECX_X2APIC |
-			    CPUID1_ECX_TSC_DEADLINE | CPUID1_ECX_MONITOR);
+		/* x2APIC where the guest's x2APIC MSRs can be handled (pdev_x2apic_offered);
+		 * elsewhere the guest keeps its LAPIC in xAPIC mode, whose page is decoded. The
+		 * TSC-deadline timer stays hidden: its MSR is not handled. */
+		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE | CPUID1_ECX_TSC_DEADLINE |
+			    CPUID1_ECX_MONITOR);
+		if (!pdev_x2apic_offered(v->part))
+			r->ecx &= ~CPUID1_ECX_X2APIC;
 		r->ecx |= CPUID1_ECX_HYPERVISOR;
 		/* Machine checks are the machine's: their MSR banks stay with the hypervisor. */
 		r->edx &= ~(CPUID1_EDX_MCE | CPUID1_EDX_MCA);
@@ -346,32 +349,44 @@ static bool msr_emulated_read(struct vcpu *v, u32 msr, u64 *value)
 	}
 }
 
+/* An MSR access that is not the platform's: the backend's guest state, or an emulated read.
+ * False: #GP. */
+static bool msr_access(struct vcpu *v, u32 msr, bool write, u64 *value)
+{
+	bool ok = false;
+	u64 current;
+
+	if (!write)
+		return virt->vcpu_msr_read(v, msr, value) || msr_emulated_read(v, msr, value);
+	if (virt->vcpu_msr_write(v, msr, *value, &ok))
+		return ok;
+	/* A write of the value a read returns changes nothing: allowed. */
+	return msr_emulated_read(v, msr, &current) && current == *value;
+}
+
 static enum exit_action handle_msr(struct vcpu *v, const struct vcpu_exit *e)
 {
 	static const u8 rdmsr_op[] = { 0x0f, 0x32 }, wrmsr_op[] = { 0x0f, 0x30 };
 	u32 msr = (u32)v->regs.gpr[GPR_RCX];
 	bool write = e->reason == EXIT_MSR_WRITE;
 	u64 value = (v->regs.gpr[GPR_RDX] << 32) | (u32)v->regs.gpr[GPR_RAX];
-	bool ok = false;
+	enum pdev_result r = pdev_msr(v, msr, write, &value);
 
-	if (write) {
-		if (!virt->vcpu_msr_write(v, msr, value, &ok)) {
-			u64 current;
-
-			/* A write of the value a read returns changes nothing: allowed. */
-			ok = msr_emulated_read(v, msr, &current) && current == value;
-		}
-	} else {
-		ok = virt->vcpu_msr_read(v, msr, &value) || msr_emulated_read(v, msr, &value);
-		if (ok) {
-			set_reg32(v, GPR_RAX, (u32)value);
-			set_reg32(v, GPR_RDX, (u32)(value >> 32));
-		}
-	}
-	if (!ok) {
+	if (r == PDEV_NOT_MINE)
+		r = msr_access(v, msr, write, &value) ? PDEV_DONE : PDEV_GP;
+	if (r == PDEV_GP) {
 		count_violation(v, "%s of MSR 0x%x", write ? "write" : "read", msr);
 		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
 		return EXIT_RESUME;
+	}
+	if (r == PDEV_BLOCKED) {
+		/* Refused by the LAPIC policy without an exception: the write had no effect. */
+		count_violation(v, "%s of MSR 0x%x", write ? "write" : "read", msr);
+		value = 0;
+	}
+	if (!write) {
+		set_reg32(v, GPR_RAX, (u32)value);
+		set_reg32(v, GPR_RDX, (u32)(value >> 32));
 	}
 	return skip_insn(v, e, write ? wrmsr_op : rdmsr_op, 2);
 }
