@@ -18,6 +18,9 @@
  * kHz), so a guest can measure time without a device it cannot have. */
 #define HV_CPUID_TIMING 0x40000010
 #define HV_CPUID_MAX HV_CPUID_TIMING
+/* KVM's interface, no features (see cpuid_filter): what tells Linux it may use x2APIC. */
+#define HV_CPUID_KVM_BASE 0x40000100
+#define HV_CPUID_KVM_FEATURES 0x40000101
 #define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_X2APIC (1u << 21)
@@ -270,6 +273,20 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 	case HV_CPUID_TIMING:
 		*r = (struct cpuid_regs){ (u32)(tsc_hz() / 1000), 0, 0, 0 };
 		break;
+	case HV_CPUID_KVM_BASE:
+		/* Stock Linux uses x2APIC without interrupt remapping only under a hypervisor
+		 * it recognises; Bulkhead's own signature it does not know. KVM's signature,
+		 * one range above Bulkhead's and with no paravirtual feature at all (leaf
+		 * 0x40000101 is 0), says exactly that x2APIC is safe; only where it is offered. */
+		if (!pdev_x2apic_offered(v->part)) {
+			*r = (struct cpuid_regs){ 0, 0, 0, 0 };
+			break;
+		}
+		r->eax = HV_CPUID_KVM_FEATURES;
+		memcpy(&r->ebx, "KVMK", 4);
+		memcpy(&r->ecx, "VMKV", 4);
+		memcpy(&r->edx, "M\0\0\0", 4);
+		break;
 	default:
 		if (leaf > HV_CPUID_BASE && leaf <= 0x4fffffff)
 			*r = (struct cpuid_regs){ 0, 0, 0, 0 };
@@ -304,6 +321,8 @@ static enum exit_action handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 #define MISC_ENABLE_PEBS_UNAVAILABLE (1ull << 12)
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MSR_XSS 0xda0
+#define MSR_KVM_SYSTEM_TIME 0x12
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
 
 /* MSRs a guest may read without learning or changing anything of the machine. */
 static bool msr_emulated_read(struct vcpu *v, u32 msr, u64 *value)
@@ -344,6 +363,13 @@ static bool msr_emulated_read(struct vcpu *v, u32 msr, u64 *value)
 	case MSR_MTRR_DEF_TYPE:
 		*value = (1ull << 11) | 6; /* enabled, write-back */
 		return true;
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		/* Where KVM's signature is shown (cpuid_filter), some Linux versions write 0 to
+		 * switch off a kvmclock they never switched on, at reboot: reads 0, so that write
+		 * is allowed and changes nothing. */
+		*value = 0;
+		return pdev_x2apic_offered(v->part);
 	default:
 		return false;
 	}
