@@ -18,6 +18,9 @@
  * kHz), so a guest can measure time without a device it cannot have. */
 #define HV_CPUID_TIMING 0x40000010
 #define HV_CPUID_MAX HV_CPUID_TIMING
+/* KVM's interface, no features (see cpuid_filter): what tells Linux it may use x2APIC. */
+#define HV_CPUID_KVM_BASE 0x40000100
+#define HV_CPUID_KVM_FEATURES 0x40000101
 #define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_X2APIC (1u << 21)
@@ -216,10 +219,13 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 
 	switch (leaf) {
 	case 1:
-		/* x2APIC and the TSC-deadline timer are hidden until their MSRs are handled: a
-		 * guest keeps its LAPIC in xAPIC mode, whose page the hypervisor decodes. */
-		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE | CPUID1_ECX_X2APIC |
-			    CPUID1_ECX_TSC_DEADLINE | CPUID1_ECX_MONITOR);
+		/* x2APIC where the guest's x2APIC MSRs can be handled (pdev_x2apic_offered);
+		 * elsewhere the guest keeps its LAPIC in xAPIC mode, whose page is decoded. The
+		 * TSC-deadline timer stays hidden: its MSR is not handled. */
+		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE | CPUID1_ECX_TSC_DEADLINE |
+			    CPUID1_ECX_MONITOR);
+		if (!pdev_x2apic_offered(v->part))
+			r->ecx &= ~CPUID1_ECX_X2APIC;
 		r->ecx |= CPUID1_ECX_HYPERVISOR;
 		/* Machine checks are the machine's: their MSR banks stay with the hypervisor. */
 		r->edx &= ~(CPUID1_EDX_MCE | CPUID1_EDX_MCA);
@@ -267,6 +273,20 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 	case HV_CPUID_TIMING:
 		*r = (struct cpuid_regs){ (u32)(tsc_hz() / 1000), 0, 0, 0 };
 		break;
+	case HV_CPUID_KVM_BASE:
+		/* Stock Linux uses x2APIC without interrupt remapping only under a hypervisor
+		 * it recognises; Bulkhead's own signature it does not know. KVM's signature,
+		 * one range above Bulkhead's and with no paravirtual feature at all (leaf
+		 * 0x40000101 is 0), says exactly that x2APIC is safe; only where it is offered. */
+		if (!pdev_x2apic_offered(v->part)) {
+			*r = (struct cpuid_regs){ 0, 0, 0, 0 };
+			break;
+		}
+		r->eax = HV_CPUID_KVM_FEATURES;
+		memcpy(&r->ebx, "KVMK", 4);
+		memcpy(&r->ecx, "VMKV", 4);
+		memcpy(&r->edx, "M\0\0\0", 4);
+		break;
 	default:
 		if (leaf > HV_CPUID_BASE && leaf <= 0x4fffffff)
 			*r = (struct cpuid_regs){ 0, 0, 0, 0 };
@@ -301,6 +321,8 @@ static enum exit_action handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 #define MISC_ENABLE_PEBS_UNAVAILABLE (1ull << 12)
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MSR_XSS 0xda0
+#define MSR_KVM_SYSTEM_TIME 0x12
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
 
 /* MSRs a guest may read without learning or changing anything of the machine. */
 static bool msr_emulated_read(struct vcpu *v, u32 msr, u64 *value)
@@ -341,9 +363,31 @@ static bool msr_emulated_read(struct vcpu *v, u32 msr, u64 *value)
 	case MSR_MTRR_DEF_TYPE:
 		*value = (1ull << 11) | 6; /* enabled, write-back */
 		return true;
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		/* Where KVM's signature is shown (cpuid_filter), some Linux versions write 0 to
+		 * switch off a kvmclock they never switched on, at reboot: reads 0, so that write
+		 * is allowed and changes nothing. */
+		*value = 0;
+		return pdev_x2apic_offered(v->part);
 	default:
 		return false;
 	}
+}
+
+/* An MSR access that is not the platform's: the backend's guest state, or an emulated read.
+ * False: #GP. */
+static bool msr_access(struct vcpu *v, u32 msr, bool write, u64 *value)
+{
+	bool ok = false;
+	u64 current;
+
+	if (!write)
+		return virt->vcpu_msr_read(v, msr, value) || msr_emulated_read(v, msr, value);
+	if (virt->vcpu_msr_write(v, msr, *value, &ok))
+		return ok;
+	/* A write of the value a read returns changes nothing: allowed. */
+	return msr_emulated_read(v, msr, &current) && current == *value;
 }
 
 static enum exit_action handle_msr(struct vcpu *v, const struct vcpu_exit *e)
@@ -352,26 +396,23 @@ static enum exit_action handle_msr(struct vcpu *v, const struct vcpu_exit *e)
 	u32 msr = (u32)v->regs.gpr[GPR_RCX];
 	bool write = e->reason == EXIT_MSR_WRITE;
 	u64 value = (v->regs.gpr[GPR_RDX] << 32) | (u32)v->regs.gpr[GPR_RAX];
-	bool ok = false;
+	enum pdev_result r = pdev_msr(v, msr, write, &value);
 
-	if (write) {
-		if (!virt->vcpu_msr_write(v, msr, value, &ok)) {
-			u64 current;
-
-			/* A write of the value a read returns changes nothing: allowed. */
-			ok = msr_emulated_read(v, msr, &current) && current == value;
-		}
-	} else {
-		ok = virt->vcpu_msr_read(v, msr, &value) || msr_emulated_read(v, msr, &value);
-		if (ok) {
-			set_reg32(v, GPR_RAX, (u32)value);
-			set_reg32(v, GPR_RDX, (u32)(value >> 32));
-		}
-	}
-	if (!ok) {
+	if (r == PDEV_NOT_MINE)
+		r = msr_access(v, msr, write, &value) ? PDEV_DONE : PDEV_GP;
+	if (r == PDEV_GP) {
 		count_violation(v, "%s of MSR 0x%x", write ? "write" : "read", msr);
 		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
 		return EXIT_RESUME;
+	}
+	if (r == PDEV_BLOCKED) {
+		/* Refused by the LAPIC policy without an exception: the write had no effect. */
+		count_violation(v, "%s of MSR 0x%x", write ? "write" : "read", msr);
+		value = 0;
+	}
+	if (!write) {
+		set_reg32(v, GPR_RAX, (u32)value);
+		set_reg32(v, GPR_RDX, (u32)(value >> 32));
 	}
 	return skip_insn(v, e, write ? wrmsr_op : rdmsr_op, 2);
 }

@@ -8,6 +8,8 @@
 #include "hv/log.h"
 #include "hv/partition.h"
 #include "hv/percpu.h"
+#include "hv/vcpu.h"
+#include "lib/error.h"
 #include "lib/string.h"
 
 _Static_assert(MAX_VCPUS <= VLAPIC_MAX_VCPUS, "a vLAPIC target mask covers every vCPU");
@@ -172,6 +174,85 @@ void pdev_flush(struct vcpu *v)
 	if (!p->pc_platform)
 		return;
 	lifecycle_events(p, poll_and_deliver(p, tsc_uptime_ns()));
+}
+
+/* ------------------------------------------------------------------ LAPIC modes and MSRs */
+
+#define MSR_APIC_BASE_NUMBER 0x1b
+
+bool pdev_x2apic_offered(const struct partition *p)
+{
+	return p->pc_platform && lapic_x2apic() && virt->vcpu_set_x2apic_passthrough;
+}
+
+/* The guest changed its LAPIC's mode. The physical LAPIC stays in the hypervisor's x2APIC
+ * mode (pdev_x2apic_offered): only which MSRs exit changes. Disabling loses the LAPIC's
+ * programming, as the SDM allows the hardware to: this CPU's LAPIC goes back to the idle
+ * state, so nothing the guest set up keeps firing while it believes its APIC is off. */
+static void apic_mode_changed(struct vcpu *v, enum vlapic_mode mode)
+{
+	if (mode == VLAPIC_MODE_DISABLED)
+		lapic_reset_idle();
+	if (virt->vcpu_set_x2apic_passthrough)
+		virt->vcpu_set_x2apic_passthrough(v, mode == VLAPIC_MODE_X2APIC);
+}
+
+static enum pdev_result apic_base_access(struct vcpu *v, bool write, u64 *value)
+{
+	struct vlapic *l = &v->part->lapics.cpu[v->index];
+	enum vlapic_mode was = l->mode;
+
+	if (!write) {
+		*value = vlapic_apic_base(l);
+		return PDEV_DONE;
+	}
+	if (vlapic_apic_base_write(l, *value, pdev_x2apic_offered(v->part)) != BH_OK)
+		return PDEV_GP;
+	if (l->mode != was)
+		apic_mode_changed(v, l->mode);
+	return PDEV_DONE;
+}
+
+/* An x2APIC MSR that exited (the pass-through ones only exit before x2APIC mode, and then
+ * vlapic_msr answers #GP). The host is in x2APIC mode, so the forwarded accesses are the same
+ * MSR of the physical LAPIC, through the register offset lapic.c takes. */
+static enum pdev_result x2apic_msr_access(struct vcpu *v, u32 msr, bool write, u64 *value)
+{
+	struct partition *p = v->part;
+	u32 reg = (msr - VLAPIC_X2APIC_MSR_FIRST) << 4;
+	struct vlapic_ipi ipi;
+
+	switch (vlapic_msr(&p->lapics.cpu[v->index], &p->lapics, msr, write, value, &ipi)) {
+	case VLAPIC_FORWARD_READ:
+		*value = lapic_reg_read(reg);
+		return PDEV_DONE;
+	case VLAPIC_FORWARD_WRITE:
+		lapic_reg_write(reg, (u32)*value);
+		return PDEV_DONE;
+	case VLAPIC_SEND_IPI:
+		if (ipi.violation)
+			p->violations++;
+		deliver_ipi(v, &ipi);
+		return PDEV_DONE;
+	case VLAPIC_VIOLATION:
+		return PDEV_BLOCKED;
+	case VLAPIC_GP:
+		return PDEV_GP;
+	case VLAPIC_DONE:
+	default:
+		return PDEV_DONE;
+	}
+}
+
+enum pdev_result pdev_msr(struct vcpu *v, u32 msr, bool write, u64 *value)
+{
+	if (!v->part->pc_platform)
+		return PDEV_NOT_MINE;
+	if (msr == MSR_APIC_BASE_NUMBER)
+		return apic_base_access(v, write, value);
+	if (msr >= VLAPIC_X2APIC_MSR_FIRST && msr <= VLAPIC_X2APIC_MSR_LAST)
+		return x2apic_msr_access(v, msr, write, value);
+	return PDEV_NOT_MINE;
 }
 
 /* ------------------------------------------------------------------ MMIO */

@@ -92,6 +92,7 @@ int vlapic_group_init(struct vlapic_group *g, u32 count, const u32 *apic_ids, u3
 		v->index = i;
 		v->apic_id = i < count ? apic_ids[i] : X2APIC_BROADCAST;
 		v->version = hw_version & ~VLAPIC_VERSION_EXTENDED;
+		v->mode = VLAPIC_MODE_XAPIC; /* as after RESET */
 		vlapic_reset(v);
 	}
 	return BH_OK;
@@ -103,6 +104,60 @@ void vlapic_reset(struct vlapic *v)
 	__atomic_store_n(&v->dfr, 0xffffffffu, __ATOMIC_RELAXED);
 	v->icr_low = 0;
 	v->icr_high = 0;
+}
+
+/* ---- IA32_APIC_BASE ------------------------------------------------------------------ */
+
+/* Everything but EN, EXTD, BSP and the (fixed) base address is reserved. */
+#define APIC_BASE_WRITABLE (VLAPIC_APIC_BASE_ADDR | VLAPIC_APIC_BASE_BSP | \
+			    VLAPIC_APIC_BASE_EXTD | VLAPIC_APIC_BASE_EN)
+
+u64 vlapic_apic_base(const struct vlapic *v)
+{
+	u64 value = VLAPIC_APIC_BASE_ADDR | (v->index == 0 ? VLAPIC_APIC_BASE_BSP : 0);
+
+	if (v->mode != VLAPIC_MODE_DISABLED)
+		value |= VLAPIC_APIC_BASE_EN;
+	if (v->mode == VLAPIC_MODE_X2APIC)
+		value |= VLAPIC_APIC_BASE_EXTD;
+	return value;
+}
+
+/* The SDM's state diagram (x2APIC state transitions): from xAPIC to x2APIC or disabled; from
+ * x2APIC only to disabled (never straight back to xAPIC); from disabled only to xAPIC. EN=0
+ * with EXTD=1 is the invalid state, refused by the switch's default. */
+static bool mode_transition_valid(enum vlapic_mode from, enum vlapic_mode to)
+{
+	if (from == to)
+		return true;
+	switch (from) {
+	case VLAPIC_MODE_XAPIC:
+		return true;
+	case VLAPIC_MODE_X2APIC:
+		return to == VLAPIC_MODE_DISABLED;
+	case VLAPIC_MODE_DISABLED:
+		return to == VLAPIC_MODE_XAPIC;
+	default:
+		return false;
+	}
+}
+
+int vlapic_apic_base_write(struct vlapic *v, u64 value, bool x2apic_offered)
+{
+	bool en = value & VLAPIC_APIC_BASE_EN, extd = value & VLAPIC_APIC_BASE_EXTD;
+	enum vlapic_mode to;
+
+	if (value & ~APIC_BASE_WRITABLE)
+		return BH_EINVAL;
+	if ((value & VLAPIC_APIC_BASE_ADDR) != VLAPIC_APIC_BASE_ADDR)
+		return BH_EINVAL; /* moving the page: the stage-2 layout has it at one address */
+	if (extd && (!en || !x2apic_offered))
+		return BH_EINVAL;
+	to = !en ? VLAPIC_MODE_DISABLED : extd ? VLAPIC_MODE_X2APIC : VLAPIC_MODE_XAPIC;
+	if (!mode_transition_valid(v->mode, to))
+		return BH_EINVAL;
+	v->mode = to;
+	return BH_OK;
 }
 
 /* ---- destinations -------------------------------------------------------------------- */
@@ -421,6 +476,12 @@ enum vlapic_action vlapic_mmio(struct vlapic *self, const struct vlapic_group *g
 			       u8 size, bool write, u32 *value, struct vlapic_ipi *ipi)
 {
 	ipi_clear(ipi);
+	if (self->mode != VLAPIC_MODE_XAPIC) {
+		/* x2APIC mode or disabled: the page has nothing behind it. */
+		if (!write)
+			*value = 0xffffffffu;
+		return VLAPIC_DONE;
+	}
 	if (offset >= VLAPIC_PAGE_SIZE || (offset & 0xf) || size != 4) {
 		if (!write)
 			*value = 0;
@@ -501,6 +562,8 @@ enum vlapic_action vlapic_msr(struct vlapic *self, const struct vlapic_group *g,
 	u32 reg;
 
 	ipi_clear(ipi);
+	if (self->mode != VLAPIC_MODE_X2APIC)
+		return VLAPIC_GP;
 	if (vlapic_x2apic_msr_passthrough(msr, write))
 		return write ? VLAPIC_FORWARD_WRITE : VLAPIC_FORWARD_READ;
 	if (msr < VLAPIC_X2APIC_MSR_FIRST || msr > VLAPIC_X2APIC_MSR_LAST)

@@ -22,6 +22,7 @@ enum pdev_result {
 	PDEV_NOT_MINE,   /* no virtual device there: the caller applies its default */
 	PDEV_DONE,       /* emulated; a read's value is in *value */
 	PDEV_BLOCKED,    /* refused by policy (counted by the caller); a read gives 0 */
+	PDEV_GP,         /* MSRs: what the CPU answers with #GP (counted and injected by the caller) */
 };
 
 /* At partition creation and before every (re)start: device state back to power-on, the vLAPIC
@@ -32,6 +33,14 @@ void pdev_reset(struct partition *p);
 enum pdev_result pdev_port(struct vcpu *v, u16 port, u8 size, bool in, u32 *value);
 /* A guest-physical access outside RAM by vCPU v (size 1, 2, 4 or 8). */
 enum pdev_result pdev_mmio(struct vcpu *v, u64 gpa, u8 size, bool write, u64 *value);
+/* Whether partition p's guest sees x2APIC in CPUID: a partition with the PC platform (the
+ * vLAPIC policy), on a machine whose LAPICs the hypervisor runs in x2APIC mode (arch/lapic.h),
+ * with a backend that can pass x2APIC MSRs through. */
+bool pdev_x2apic_offered(const struct partition *p);
+/* vCPU v's RDMSR/WRMSR of `msr` if it is the platform's: IA32_APIC_BASE and the x2APIC MSRs
+ * 0x800-0x8ff that exit (docs/isolation.md, "x2APIC MSRs"). NOT_MINE for any other MSR and
+ * for partitions without the PC platform. */
+enum pdev_result pdev_msr(struct vcpu *v, u32 msr, bool write, u64 *value);
 /* A device line of partition p changed (the vUART's IRQ 4); called with p->lock held. */
 void pdev_irq_locked(struct partition *p, u32 gsi, bool level);
 /* The service CPU, in its loop: timer-driven device interrupts (PIT, RTC) of a running

@@ -128,6 +128,11 @@ struct virt_ops {
 	 * in *ok). */
 	bool (*vcpu_msr_read)(struct vcpu *v, u32 msr, u64 *value);
 	bool (*vcpu_msr_write)(struct vcpu *v, u32 msr, u64 value, bool *ok);
+	/* On: the x2APIC MSRs vlapic_x2apic_msr_passthrough() allows reach the hardware without
+	 * an exit (the guest put its LAPIC into x2APIC mode); off: every x2APIC MSR exits, as at
+	 * each partition start. Called on the vCPU's own CPU, between its exits. NULL where the
+	 * backend has no such map: its guests are not offered x2APIC. */
+	void (*vcpu_set_x2apic_passthrough)(struct vcpu *v, bool on);
 };
 
 extern const struct virt_ops *virt;

@@ -52,6 +52,21 @@
 #define VLAPIC_X2APIC_MSR(reg) (VLAPIC_X2APIC_MSR_FIRST + ((reg) >> 4))
 #define VLAPIC_MSR_ICR VLAPIC_X2APIC_MSR(VLAPIC_REG_ICR_LOW) /* 0x830 */
 
+/* IA32_APIC_BASE (MSR 0x1b) as the guest sees it: the base never moves; BSP is vCPU 0. */
+#define VLAPIC_APIC_BASE_ADDR 0xfee00000ull
+#define VLAPIC_APIC_BASE_BSP (1ull << 8)
+#define VLAPIC_APIC_BASE_EXTD (1ull << 10) /* x2APIC mode */
+#define VLAPIC_APIC_BASE_EN (1ull << 11)   /* globally enabled */
+
+/* The mode the guest put its LAPIC in through IA32_APIC_BASE (EN, EXTD). Virtual: the physical
+ * LAPIC stays in the hypervisor's mode (x2APIC wherever the CPU has it, lapic.c), so the
+ * hypervisor's own IPIs and NMIs never depend on what a guest chose. */
+enum vlapic_mode {
+	VLAPIC_MODE_DISABLED, /* EN=0, EXTD=0: neither the APIC page nor the MSRs answer */
+	VLAPIC_MODE_XAPIC,    /* EN=1, EXTD=0: the page is decoded (vlapic_mmio); the reset mode */
+	VLAPIC_MODE_X2APIC,   /* EN=1, EXTD=1: the MSRs (vlapic_msr and pass-through) */
+};
+
 /* Version register bit 31 (AMD): the extended APIC register space (0x400-0x53f) is present.
  * Hidden from guests: its control register changes how the CPU matches APIC IDs. */
 #define VLAPIC_VERSION_EXTENDED (1u << 31)
@@ -66,6 +81,7 @@ struct vlapic {
 	u32 dfr;      /* xAPIC: destination format model the guest wrote (bits 28-31) */
 	u32 icr_low;  /* last ICR low half written; reads show delivery status 0 (idle) */
 	u32 icr_high; /* ICR destination: xAPIC bits 24-31, x2APIC all 32 bits */
+	enum vlapic_mode mode; /* kept across INIT, as the hardware keeps it; reset: xAPIC */
 };
 
 /* A partition's vCPUs, to resolve destinations; vCPU i is cpu[i]. */
@@ -118,14 +134,28 @@ struct vlapic_ipi {
  * broadcast ID 0xffffffff. */
 int vlapic_group_init(struct vlapic_group *g, u32 count, const u32 *apic_ids, u32 hw_version);
 
-/* The vCPU's LAPIC after INIT or a partition restart: LDR 0, DFR flat, ICR 0 (ID and version
- * stay). Only the emulated part: the physical LAPIC is the caller's to reset. */
+/* The vCPU's LAPIC after INIT: LDR 0, DFR flat, ICR 0 (ID, version and mode stay, as the SDM
+ * says for INIT; a partition restart is vlapic_group_init). Only the emulated part: the
+ * physical LAPIC is the caller's to reset. */
 void vlapic_reset(struct vlapic *v);
+
+/* What the guest's RDMSR of IA32_APIC_BASE returns. */
+u64 vlapic_apic_base(const struct vlapic *v);
+
+/* A guest's WRMSR of IA32_APIC_BASE: only the EN/EXTD transitions the SDM allows (xAPIC to
+ * x2APIC or disabled, x2APIC to disabled, disabled to xAPIC, or no change), the base address
+ * unchanged, no reserved bit; x2APIC only if `x2apic_offered` (the guest's CPUID shows it).
+ * The BSP flag is ignored (the hardware's is read-only). BH_OK with v->mode updated, or
+ * BH_EINVAL: the guest gets #GP and nothing changes. What a change of mode does to the
+ * physical LAPIC and the intercepts is the caller's (hv/pdev.c). */
+int vlapic_apic_base_write(struct vlapic *v, u64 value, bool x2apic_offered);
 
 /* One guest access to the xAPIC page, at `offset` (0..0xfff) of `size` bytes (1, 2, 4 or 8).
  * For a write *value holds what is written (truncated to 32 bits by the caller); for a read
  * the result goes into *value (FORWARD_READ: the caller puts it there). Only 32-bit accesses
- * at the start of a 16-byte register are valid: anything else is a VIOLATION (read 0). */
+ * at the start of a 16-byte register are valid: anything else is a VIOLATION (read 0). Unless
+ * the vCPU is in xAPIC mode the page is not the APIC's: reads all ones, writes ignored (DONE),
+ * as for any address with nothing behind it. */
 enum vlapic_action vlapic_mmio(struct vlapic *self, const struct vlapic_group *g, u32 offset,
 			       u8 size, bool write, u32 *value, struct vlapic_ipi *ipi);
 
@@ -135,7 +165,8 @@ enum vlapic_action vlapic_x2apic_icr_write(struct vlapic *self, const struct vla
 					   u64 value, struct vlapic_ipi *ipi);
 
 /* One access to an x2APIC MSR (0x800..0x8ff) that was intercepted: the same decisions as
- * vlapic_mmio in x2APIC form (64-bit values; GP where the CPU would raise #GP). */
+ * vlapic_mmio in x2APIC form (64-bit values; GP where the CPU would raise #GP). Every access
+ * is GP unless the vCPU is in x2APIC mode, as on the hardware. */
 enum vlapic_action vlapic_msr(struct vlapic *self, const struct vlapic_group *g, u32 msr,
 			      bool write, u64 *value, struct vlapic_ipi *ipi);
 

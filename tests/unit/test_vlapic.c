@@ -715,6 +715,7 @@ static void test_x2apic_icr_reserved_bits(void **state)
 	u64 value;
 
 	(void)state;
+	g->cpu[0].mode = VLAPIC_MODE_X2APIC;
 	for (u32 b = 0; b < 32; b++) {
 		u32 low = (1u << b) | FIXED | 0x40;
 		bool reserved = b == 13 || b == 16 || b == 17 || b >= 20;
@@ -785,6 +786,17 @@ static enum vlapic_action msr(struct vlapic_group *g, u32 cpu, u32 index, bool w
 	return vlapic_msr(&g->cpu[cpu], g, index, write, value, &ipi);
 }
 
+#define BASE VLAPIC_APIC_BASE_ADDR
+#define EN VLAPIC_APIC_BASE_EN
+#define EXTD VLAPIC_APIC_BASE_EXTD
+#define BSP VLAPIC_APIC_BASE_BSP
+
+static void to_x2apic(struct vlapic_group *g, u32 cpu)
+{
+	assert_int_equal(vlapic_apic_base_write(&g->cpu[cpu], BASE | EN | EXTD, true), BH_OK);
+	assert_int_equal(g->cpu[cpu].mode, VLAPIC_MODE_X2APIC);
+}
+
 static void test_x2apic_msr_accesses(void **state)
 {
 	static const u32 ids[] = { 0x20, 0x21 };
@@ -792,6 +804,7 @@ static void test_x2apic_msr_accesses(void **state)
 	u64 value;
 
 	(void)state;
+	to_x2apic(g, 0);
 	/* every pass-through access, if it traps anyway, is forwarded */
 	for (u32 m = 0x800; m <= 0x8ff; m++) {
 		char e = expected_pass(m);
@@ -842,6 +855,162 @@ static void test_x2apic_msr_accesses(void **state)
 	/* not an x2APIC MSR at all */
 	assert_int_equal(msr(g, 0, 0x1b, false, &value), VLAPIC_GP);
 	assert_int_equal(msr(g, 0, 0x900, true, &value), VLAPIC_GP);
+}
+
+/* ---- IA32_APIC_BASE and the modes ------------------------------------------------------ */
+
+static int base_write(struct vlapic_group *g, u32 cpu, u64 value)
+{
+	return vlapic_apic_base_write(&g->cpu[cpu], value, true);
+}
+
+static void test_apic_base_reads(void **state)
+{
+	static const u32 ids[] = { 4, 5 };
+	struct vlapic_group *g = make(2, ids);
+
+	(void)state;
+	/* after reset: xAPIC, enabled, BSP on vCPU 0 only */
+	assert_int_equal(g->cpu[0].mode, VLAPIC_MODE_XAPIC);
+	assert_int_equal(vlapic_apic_base(&g->cpu[0]), BASE | EN | BSP);
+	assert_int_equal(vlapic_apic_base(&g->cpu[1]), BASE | EN);
+	to_x2apic(g, 1);
+	assert_int_equal(vlapic_apic_base(&g->cpu[1]), BASE | EN | EXTD);
+	assert_int_equal(base_write(g, 0, BASE | BSP), BH_OK);
+	assert_int_equal(vlapic_apic_base(&g->cpu[0]), BASE | BSP);
+}
+
+/* Every (from, to) pair of the SDM's diagram, written with EN/EXTD; the invalid state EN=0,
+ * EXTD=1 is never reachable. */
+static void test_apic_base_transitions(void **state)
+{
+	static const u32 ids[] = { 0 };
+	static const u64 bits[] = { 0, EN, EN | EXTD, EXTD };
+	/* allowed[from][to], states in the order of bits[] (disabled, xAPIC, x2APIC, invalid) */
+	static const bool allowed[3][4] = {
+		{ true, true, false, false },
+		{ true, true, true, false },
+		{ true, false, true, false },
+	};
+	static const enum vlapic_mode modes[] = { VLAPIC_MODE_DISABLED, VLAPIC_MODE_XAPIC,
+						  VLAPIC_MODE_X2APIC };
+
+	(void)state;
+	for (u32 from = 0; from < 3; from++) {
+		for (u32 to = 0; to < 4; to++) {
+			struct vlapic_group *g = make(1, ids);
+
+			g->cpu[0].mode = modes[from];
+			assert_int_equal(base_write(g, 0, BASE | BSP | bits[to]) == BH_OK,
+					 allowed[from][to]);
+			assert_int_equal(g->cpu[0].mode, allowed[from][to] ? modes[to] : modes[from]);
+		}
+	}
+}
+
+static void test_apic_base_refusals(void **state)
+{
+	static const u32 ids[] = { 0 };
+	struct vlapic_group *g = make(1, ids);
+
+	(void)state;
+	/* the base never moves, reserved bits stay 0 */
+	assert_int_equal(base_write(g, 0, 0xfe000000ull | EN), BH_EINVAL);
+	assert_int_equal(base_write(g, 0, 0x1fee00000ull | EN), BH_EINVAL);
+	assert_int_equal(base_write(g, 0, BASE | EN | (1ull << 9)), BH_EINVAL);
+	assert_int_equal(base_write(g, 0, BASE | EN | 1), BH_EINVAL);
+	assert_int_equal(base_write(g, 0, BASE | EN | (1ull << 63)), BH_EINVAL);
+	/* x2APIC only where the guest was shown it */
+	assert_int_equal(vlapic_apic_base_write(&g->cpu[0], BASE | EN | EXTD, false), BH_EINVAL);
+	assert_int_equal(g->cpu[0].mode, VLAPIC_MODE_XAPIC);
+	/* the BSP flag is the hardware's: writing either value changes nothing */
+	assert_int_equal(base_write(g, 0, BASE | EN), BH_OK);
+	assert_int_equal(vlapic_apic_base(&g->cpu[0]), BASE | EN | BSP);
+	/* Linux leaving x2APIC mode: through disabled, then xAPIC */
+	to_x2apic(g, 0);
+	assert_int_equal(base_write(g, 0, BASE | EN), BH_EINVAL);
+	assert_int_equal(base_write(g, 0, BASE), BH_OK);
+	assert_int_equal(base_write(g, 0, BASE | EN), BH_OK);
+	assert_int_equal(g->cpu[0].mode, VLAPIC_MODE_XAPIC);
+}
+
+static void test_mode_kept_by_init_reset_by_group_init(void **state)
+{
+	static const u32 ids[] = { 0, 1 };
+	struct vlapic_group *g = make(2, ids);
+
+	(void)state;
+	to_x2apic(g, 1);
+	vlapic_reset(&g->cpu[1]); /* INIT */
+	assert_int_equal(g->cpu[1].mode, VLAPIC_MODE_X2APIC);
+	make(2, ids); /* partition restart */
+	assert_int_equal(g->cpu[1].mode, VLAPIC_MODE_XAPIC);
+}
+
+/* Only the interface of the current mode answers: the MSRs in xAPIC mode are #GP (the
+ * attacker's x2APIC ICR write stays blocked), the page in x2APIC or disabled mode is empty. */
+static void test_interface_follows_mode(void **state)
+{
+	static const u32 ids[] = { 0, 1 };
+	struct vlapic_group *g = make(2, ids);
+	u64 value;
+	u32 v32;
+
+	(void)state;
+	for (u32 m = 0x800; m <= 0x8ff; m++) {
+		value = 0;
+		assert_int_equal(msr(g, 0, m, false, &value), VLAPIC_GP);
+		value = ((u64)1 << 32) | INIT | ASSERT;
+		assert_int_equal(msr(g, 0, m, true, &value), VLAPIC_GP);
+	}
+	assert_int_equal(rd(g, 0, VLAPIC_REG_TPR, &v32), VLAPIC_FORWARD_READ);
+	to_x2apic(g, 0);
+	assert_int_equal(rdv(g, 0, VLAPIC_REG_ID), 0xffffffffu);
+	assert_int_equal(rdv(g, 0, VLAPIC_REG_TPR), 0xffffffffu);
+	assert_int_equal(wr(g, 0, VLAPIC_REG_ICR_LOW, INIT | ASSERT | SH_OTHERS), VLAPIC_DONE);
+	assert_int_equal(wr(g, 0, VLAPIC_REG_EOI, 0), VLAPIC_DONE);
+	value = 0;
+	assert_int_equal(msr(g, 0, 0x808, false, &value), VLAPIC_FORWARD_READ);
+	/* disabled: neither */
+	assert_int_equal(base_write(g, 0, BASE), BH_OK);
+	assert_int_equal(rdv(g, 0, VLAPIC_REG_TPR), 0xffffffffu);
+	assert_int_equal(msr(g, 0, 0x808, false, &value), VLAPIC_GP);
+	value = 0xef;
+	assert_int_equal(msr(g, 0, 0x830, true, &value), VLAPIC_GP);
+}
+
+/* The x2APIC ICR of a vCPU in x2APIC mode, in x2APIC format (32-bit destination): Linux's
+ * physical IPIs, INIT/SIPI to its own CPUs, and what reaches outside. */
+static void test_x2apic_icr_msr_format(void **state)
+{
+	static const u32 ids[] = { 0x10, 0x11, 0x13 };
+	struct vlapic_group *g = make(3, ids);
+	u64 value;
+
+	(void)state;
+	to_x2apic(g, 0);
+	value = (0x13ull << 32) | FIXED | 0xfb;
+	expect_ipi(msr(g, 0, 0x830, true, &value), VLAPIC_IPI_FIXED, 0xfb, 4);
+	value = (0x11ull << 32) | INIT | ASSERT;
+	expect_ipi(msr(g, 0, 0x830, true, &value), VLAPIC_IPI_INIT, 0, 2);
+	value = (0x11ull << 32) | STARTUP | 0x9a;
+	expect_ipi(msr(g, 0, 0x830, true, &value), VLAPIC_IPI_STARTUP, 0x9a, 2);
+	/* a CPU of another partition (0x12), or one whose low 8 bits match a vCPU's */
+	value = (0x12ull << 32) | INIT | ASSERT;
+	expect_violation(msr(g, 0, 0x830, true, &value));
+	value = (0x111ull << 32) | NMI;
+	expect_violation(msr(g, 0, 0x830, true, &value));
+	/* logical, cluster 1 (IDs 0x10-0x1f): members 0, 1 and 2 (0x12 is not ours) */
+	value = (0x10007ull << 32) | LOGICAL | FIXED | 0x40;
+	assert_int_equal(msr(g, 0, 0x830, true, &value), VLAPIC_SEND_IPI);
+	assert_int_equal(ipi.targets, 3);
+	assert_non_null(ipi.violation);
+	/* broadcast: the partition's CPUs */
+	value = (0xffffffffull << 32) | FIXED | 0x41;
+	expect_ipi(msr(g, 0, 0x830, true, &value), VLAPIC_IPI_FIXED, 0x41, 7);
+	/* SELF IPI passes through: a vector to this CPU only */
+	assert_true(vlapic_x2apic_msr_passthrough(0x83f, true));
+	assert_false(vlapic_x2apic_msr_passthrough(0x83f, false));
 }
 
 /* ---- the exported resolver ------------------------------------------------------------- */
@@ -905,6 +1074,12 @@ int main(void)
 		cmocka_unit_test(test_x2apic_passthrough_table),
 		cmocka_unit_test(test_x2apic_msr_accesses),
 		cmocka_unit_test(test_destination_resolver),
+		cmocka_unit_test(test_apic_base_reads),
+		cmocka_unit_test(test_apic_base_transitions),
+		cmocka_unit_test(test_apic_base_refusals),
+		cmocka_unit_test(test_mode_kept_by_init_reset_by_group_init),
+		cmocka_unit_test(test_interface_follows_mode),
+		cmocka_unit_test(test_x2apic_icr_msr_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -257,6 +257,23 @@ static void test_eptp(void **state)
 	assert_int_equal(vmx_eptp(0x7fff000), 0x7fff01e);
 }
 
+/* x2APIC EOI (0x80b) passes writes only, PPR (0x80a) reads only: byte 0x101 bits 3 and 2. */
+static void test_msr_bitmap_read_write_apart(void **state)
+{
+	u8 bitmap[4096];
+
+	(void)state;
+	memset(bitmap, 0xff, sizeof(bitmap));
+	assert_true(vmx_msr_bitmap_pass_rw(bitmap, 0x80b, false, true));
+	assert_true(vmx_msr_bitmap_pass_rw(bitmap, 0x80a, true, false));
+	assert_int_equal(bitmap[0x101], 0xfb);
+	assert_int_equal(bitmap[0x800 + 0x101], 0xf7);
+	assert_false(vmx_msr_bitmap_pass_rw(bitmap, 0x40000000, true, true));
+	for (size_t i = 0; i < sizeof(bitmap); i++)
+		if (i != 0x101 && i != 0x901)
+			assert_int_equal(bitmap[i], 0xff);
+}
+
 static void test_msr_bitmap(void **state)
 {
 	u8 bitmap[4096];
@@ -488,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_control_register_fixed_bits_and_shadows),
 		cmocka_unit_test(test_eptp),
 		cmocka_unit_test(test_msr_bitmap),
+		cmocka_unit_test(test_msr_bitmap_read_write_apart),
 		cmocka_unit_test(test_decode_instruction_exits_give_next_rip),
 		cmocka_unit_test(test_decode_io),
 		cmocka_unit_test(test_decode_cr_access),

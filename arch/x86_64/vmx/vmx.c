@@ -17,6 +17,7 @@
 #include "hv/percpu.h"
 #include "hv/pmm.h"
 #include "hv/vcpu.h"
+#include "hv/vlapic.h"
 #include "lib/error.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -76,6 +77,7 @@ struct vmx_vcpu {
 	bool has_entry;
 	struct guest_entry entry;
 	u64 exit_rip;            /* RIP at the last exit: shared code moved it if it differs */
+	bool x2apic;             /* the guest is in x2APIC mode: msr_bitmap_x2apic_pa */
 };
 
 int vmx_enter(struct vcpu_regs *regs, u64 launched);
@@ -83,6 +85,9 @@ void vmx_exit_entry(void);
 
 static struct vmx_config cfg;
 static u64 io_bitmap_a_pa, io_bitmap_b_pa, msr_bitmap_pa;
+/* The same, plus the x2APIC MSRs a guest in x2APIC mode reaches directly (shared by every
+ * vCPU in that mode: what passes is the policy's, not the partition's). */
+static u64 msr_bitmap_x2apic_pa;
 
 /* ------------------------------------------------------------------ VMX instructions */
 
@@ -261,6 +266,14 @@ static int vmx_probe(char *why, size_t why_size)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(passthrough); i++)
 		vmx_msr_bitmap_pass(msrs, passthrough[i]);
+
+	u8 *x2 = hv_alloc(MSR_BITMAP_SIZE, PAGE_SIZE, 0);
+
+	memcpy(x2, msrs, MSR_BITMAP_SIZE);
+	for (u32 msr = VLAPIC_X2APIC_MSR_FIRST; msr <= VLAPIC_X2APIC_MSR_LAST; msr++)
+		vmx_msr_bitmap_pass_rw(x2, msr, vlapic_x2apic_msr_passthrough(msr, false),
+				       vlapic_x2apic_msr_passthrough(msr, true));
+	msr_bitmap_x2apic_pa = (u64)(uintptr_t)x2;
 	return 0;
 }
 
@@ -351,6 +364,7 @@ static int vmx_vcpu_init(struct vcpu *v)
 	s->setup_pending = true;
 	s->launched = false;
 	s->has_entry = false;
+	s->x2apic = false; /* a (re)started partition's LAPICs are in xAPIC mode */
 	return 0;
 }
 
@@ -397,9 +411,15 @@ static void write_segment(struct vmcs_writer *w, enum vmx_seg seg, u16 sel, u64 
 	vw(w, VMCS_GUEST_ES_ACCESS_RIGHTS + 2 * seg, ar);
 }
 
+static u64 msr_bitmap_of(const struct vmx_vcpu *s)
+{
+	return s->x2apic ? msr_bitmap_x2apic_pa : msr_bitmap_pa;
+}
+
 static void write_controls(struct vmcs_writer *w, const struct vcpu *v, bool long64)
 {
 	const struct vmx_partition *vp = v->part->arch;
+	const struct vmx_vcpu *s = v->arch;
 
 	vw(w, VMCS_PIN_BASED_CONTROLS, cfg.pin);
 	vw(w, VMCS_PROC_BASED_CONTROLS, cfg.proc);
@@ -417,7 +437,7 @@ static void write_controls(struct vmcs_writer *w, const struct vcpu *v, bool lon
 	vw(w, VMCS_TSC_OFFSET, 0);
 	vw(w, VMCS_IO_BITMAP_A, io_bitmap_a_pa);
 	vw(w, VMCS_IO_BITMAP_B, io_bitmap_b_pa);
-	vw(w, VMCS_MSR_BITMAP, msr_bitmap_pa);
+	vw(w, VMCS_MSR_BITMAP, msr_bitmap_of(s));
 	vw(w, VMCS_EPT_POINTER, vp->eptp);
 	vw(w, VMCS_VPID, vp->vpid);
 	vw(w, VMCS_CR0_GUEST_HOST_MASK, cfg.cr0_mask);
@@ -872,6 +892,15 @@ static bool vmx_vcpu_msr_write(struct vcpu *v, u32 msr, u64 value, bool *ok)
 	}
 }
 
+static void vmx_vcpu_set_x2apic_passthrough(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *s = v->arch;
+
+	s->x2apic = on;
+	if (!s->setup_pending) /* else vmcs_setup writes it */
+		vmwrite(VMCS_MSR_BITMAP, msr_bitmap_of(s));
+}
+
 const struct virt_ops vmx_ops = {
 	.name = "Intel VT-x (EPT, VPID, unrestricted guest)",
 	.probe = vmx_probe,
@@ -887,4 +916,5 @@ const struct virt_ops vmx_ops = {
 	.vcpu_inject_exception = vmx_vcpu_inject_exception,
 	.vcpu_msr_read = vmx_vcpu_msr_read,
 	.vcpu_msr_write = vmx_vcpu_msr_write,
+	.vcpu_set_x2apic_passthrough = vmx_vcpu_set_x2apic_passthrough,
 };

@@ -213,9 +213,10 @@ u64 vmx_eptp(u64 root)
 #define MSR_BITMAP_READ_HIGH 0x400
 #define MSR_BITMAP_WRITE_OFFSET 0x800
 
-bool vmx_msr_bitmap_pass(u8 *bitmap, u32 msr)
+bool vmx_msr_bitmap_pass_rw(u8 *bitmap, u32 msr, bool read, bool write)
 {
 	u32 base, bit = msr & 0x1fff;
+	u8 mask = (u8)(1u << (bit % 8));
 
 	if (msr <= 0x1fff)
 		base = MSR_BITMAP_READ_LOW;
@@ -223,9 +224,16 @@ bool vmx_msr_bitmap_pass(u8 *bitmap, u32 msr)
 		base = MSR_BITMAP_READ_HIGH;
 	else
 		return false;
-	bitmap[base + bit / 8] &= (u8)~(1u << (bit % 8));
-	bitmap[MSR_BITMAP_WRITE_OFFSET + base + bit / 8] &= (u8)~(1u << (bit % 8));
+	if (read)
+		bitmap[base + bit / 8] &= (u8)~mask;
+	if (write)
+		bitmap[MSR_BITMAP_WRITE_OFFSET + base + bit / 8] &= (u8)~mask;
 	return true;
+}
+
+bool vmx_msr_bitmap_pass(u8 *bitmap, u32 msr)
+{
+	return vmx_msr_bitmap_pass_rw(bitmap, msr, true, true);
 }
 
 /* ------------------------------------------------------------------ exits */

@@ -65,6 +65,8 @@ u64 vmx_eptp(u64 root);
 /* MSR bitmap (4 KiB, all ones = every MSR exits): lets the guest read and write `msr`
  * without an exit. Returns false for an MSR the bitmap cannot cover. */
 bool vmx_msr_bitmap_pass(u8 *bitmap, u32 msr);
+/* The same for reads and writes separately (either may stay intercepted). */
+bool vmx_msr_bitmap_pass_rw(u8 *bitmap, u32 msr, bool read, bool write);
 
 /* ------------------------------------------------------------------ exits */
 
