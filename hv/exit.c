@@ -21,8 +21,10 @@
 /* KVM's interface, no features (see cpuid_filter): what tells Linux it may use x2APIC. */
 #define HV_CPUID_KVM_BASE 0x40000100
 #define HV_CPUID_KVM_FEATURES 0x40000101
+#define CPUID_LEAF_PMU 0xa
 #define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_PDCM (1u << 15)
 #define CPUID1_ECX_X2APIC (1u << 21)
 #define CPUID1_EDX_MCE (1u << 7)
 #define CPUID1_EDX_MCA (1u << 14)
@@ -223,7 +225,7 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 		 * elsewhere the guest keeps its LAPIC in xAPIC mode, whose page is decoded. The
 		 * TSC-deadline timer stays hidden: its MSR is not handled. */
 		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE | CPUID1_ECX_TSC_DEADLINE |
-			    CPUID1_ECX_MONITOR);
+			    CPUID1_ECX_MONITOR | CPUID1_ECX_PDCM);
 		if (!pdev_x2apic_offered(v->part))
 			r->ecx &= ~CPUID1_ECX_X2APIC;
 		r->ecx |= CPUID1_ECX_HYPERVISOR;
@@ -247,6 +249,12 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 		 * refused; a guest must not see the feature. */
 		if (sub == 0)
 			r->ecx &= ~CPUID7_ECX_LA57;
+		break;
+	case CPUID_LEAF_PMU:
+		/* The performance counters and their capability MSR (PDCM above) are the
+		 * machine's, like its machine checks: no architectural PMU for the guest (Linux
+		 * would program the counter MSRs unchecked). */
+		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
 		break;
 	case 6:
 		/* APERF/MPERF are not passed through: Linux would read both (and take a #GP) at
