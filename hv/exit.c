@@ -30,7 +30,7 @@
 #define CPUID1_EDX_MCA (1u << 14)
 #define CPUID1_EDX_ACPI (1u << 22) /* thermal monitor and clock control MSRs */
 #define CPUID1_EDX_TM (1u << 29)
-#define CPUID6_ECX_APERFMPERF (1u << 0)
+#define CPUID6_EAX_ARAT (1u << 2)
 #define CPUID7_ECX_LA57 (1u << 16)
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID1_ECX_OSXSAVE (1u << 27)
@@ -257,9 +257,11 @@ static void cpuid_filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r
 		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
 		break;
 	case 6:
-		/* APERF/MPERF are not passed through: Linux would read both (and take a #GP) at
-		 * every timer tick to scale its frequency invariance. */
-		r->ecx &= ~CPUID6_ECX_APERFMPERF;
+		/* Power and thermal management is the machine's: no digital thermal sensor, HWP,
+		 * energy-performance bias (MSR 0x1b0) or APERF/MPERF (Linux would read those at
+		 * every timer tick, each a #GP). Only ARAT stays: it says the LAPIC timer keeps
+		 * running in deep C-states, which is true of the guest's (physical) LAPIC too. */
+		*r = (struct cpuid_regs){ r->eax & CPUID6_EAX_ARAT, 0, 0, 0 };
 		break;
 	case CPUID_LEAF_TSC:
 	case CPUID_LEAF_FREQ:
