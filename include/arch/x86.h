@@ -15,6 +15,8 @@
 #define EFER_LMA (1u << 10)
 #define EFER_NXE (1u << 11)
 #define EFER_SVME (1u << 12)
+/* What a guest may set in its EFER; SVME and the rest stay the hypervisor's. */
+#define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 
 #define CR0_PE (1ul << 0)
 #define CR0_WP (1ul << 16)
@@ -26,6 +28,18 @@
 #define CR4_OSXSAVE (1ul << 18)
 
 #define RFLAGS_IF (1ul << 9)
+
+/* IA32_PAT: every entry a defined memory type (2, 3 and above 7 are reserved: #GP). */
+static inline bool pat_value_valid(u64 pat)
+{
+	for (int i = 0; i < 8; i++) {
+		u8 type = (u8)(pat >> (8 * i));
+
+		if (type == 2 || type == 3 || type > 7)
+			return false;
+	}
+	return true;
+}
 
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }

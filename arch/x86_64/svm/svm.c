@@ -386,19 +386,6 @@ static void svm_vcpu_write_cr(struct vcpu *v, u8 cr, u64 value)
 	}
 }
 
-static bool pat_valid(u64 pat)
-{
-	for (int i = 0; i < 8; i++) {
-		u8 type = (u8)(pat >> (8 * i));
-
-		if (type == 2 || type == 3 || type > 7)
-			return false;
-	}
-	return true;
-}
-
-#define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
-
 static bool svm_vcpu_msr_read(struct vcpu *v, u32 msr, u64 *value)
 {
 	const struct vmcb_save *st = &((struct svm_vcpu *)v->arch)->vmcb->save;
@@ -428,7 +415,7 @@ static bool svm_vcpu_msr_write(struct vcpu *v, u32 msr, u64 value, bool *ok)
 			st->efer = (value & ~(u64)EFER_LMA) | (st->efer & EFER_LMA) | EFER_SVME;
 		return true;
 	case MSR_PAT:
-		*ok = pat_valid(value);
+		*ok = pat_value_valid(value);
 		if (*ok)
 			st->g_pat = value;
 		return true;

@@ -839,19 +839,6 @@ static void vmx_vcpu_write_cr(struct vcpu *v, u8 cr, u64 value)
 	invvpid(cfg.invvpid_type, vp->vpid);
 }
 
-static bool pat_valid(u64 pat)
-{
-	for (int i = 0; i < 8; i++) {
-		u8 type = (u8)(pat >> (8 * i));
-
-		if (type == 2 || type == 3 || type > 7)
-			return false;
-	}
-	return true;
-}
-
-#define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
-
 static bool vmx_vcpu_msr_read(struct vcpu *v, u32 msr, u64 *value)
 {
 	(void)v;
@@ -883,7 +870,7 @@ static bool vmx_vcpu_msr_write(struct vcpu *v, u32 msr, u64 value, bool *ok)
 			vmwrite(VMCS_GUEST_IA32_EFER, (value & ~(u64)EFER_LMA) | (efer & EFER_LMA));
 		return true;
 	case MSR_PAT:
-		*ok = pat_valid(value);
+		*ok = pat_value_valid(value);
 		if (*ok)
 			vmwrite(VMCS_GUEST_IA32_PAT, value);
 		return true;
